@@ -1,0 +1,208 @@
+"""The management API client: the only way the CLI and the TUI reach the server.
+
+Synchronous (httpx); the TUI calls it from thread workers so its event loop never blocks.
+Every failure surfaces as `ApiError` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from gpustack_tui.config import Paths, read_token, server_url
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import Instance
+from gpustack_tui.domain.views import DeploymentView
+from gpustack_tui.domain.worker import Worker
+
+
+class ApiError(Exception):
+    """A request the server refused or could not answer. `code` is stable, `message` is for people."""
+
+    def __init__(self, code: str, message: str, status: int = 0, details: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.details = details or {}
+
+
+class ServerUnavailable(ApiError):
+    """No server answers at the configured address."""
+
+
+class Client:
+    """Typed calls to `/api/v1`. Create with `Client.for_paths(paths)` or a URL and token."""
+
+    def __init__(self, base_url: str, token: str | None, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    @classmethod
+    def for_paths(cls, paths: Paths, url: str | None = None, timeout: float = 30.0) -> Client:
+        """A client for the installation at `paths` (its server address and token)."""
+        return cls(server_url(paths, url), read_token(paths), timeout=timeout)
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ApiError("timeout", f"the server at {self.base_url} did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(
+                "server_unavailable",
+                f"no server answers at {self.base_url}: start it with `gpustack-tui server` "
+                "or just run `gpustack-tui`",
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+    # -- server -----------------------------------------------------------------------------
+
+    def health(self) -> dict:
+        """Server liveness and version (no token needed)."""
+        return self._request("GET", "/healthz").json()
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def list_workers(self) -> list[Worker]:
+        """Every worker with its state and GPUs."""
+        return [Worker.model_validate(w) for w in self._request("GET", "/api/v1/workers").json()]
+
+    def add_worker(
+        self,
+        destination: str,
+        name: str | None = None,
+        identity_file: str | None = None,
+        accept_host_key: str | None = None,
+    ) -> Worker:
+        """Connect to a worker and keep it. An unknown host key raises ApiError code
+        `host_key_unknown` with details {fingerprint, key_type, host}: show it, then call again
+        with `accept_host_key=<fingerprint>`."""
+        body = {
+            "destination": destination,
+            "name": name,
+            "identity_file": identity_file,
+            "accept_host_key": accept_host_key,
+        }
+        return Worker.model_validate(self._request("POST", "/api/v1/workers", json=body).json())
+
+    def remove_worker(self, name: str) -> None:
+        """Forget a worker; refused while instances are placed on it."""
+        self._request("DELETE", f"/api/v1/workers/{name}")
+
+    def set_worker_labels(self, name: str, labels: dict[str, str]) -> Worker:
+        """Replace a worker's labels."""
+        response = self._request("PUT", f"/api/v1/workers/{name}/labels", json=labels)
+        return Worker.model_validate(response.json())
+
+    # -- deployments ------------------------------------------------------------------------
+
+    def list_deployments(self) -> list[DeploymentView]:
+        """Every deployment with its instances."""
+        data = self._request("GET", "/api/v1/deployments").json()
+        return [DeploymentView.model_validate(d) for d in data]
+
+    def get_deployment(self, name: str) -> DeploymentView:
+        """One deployment with its instances."""
+        return DeploymentView.model_validate(
+            self._request("GET", f"/api/v1/deployments/{name}").json()
+        )
+
+    def create_deployment(self, spec: DeploymentSpec) -> DeploymentView:
+        """Store a new deployment; the server creates its instances."""
+        body = spec.model_dump(mode="json")
+        return DeploymentView.model_validate(
+            self._request("POST", "/api/v1/deployments", json=body).json()
+        )
+
+    def apply_deployment(self, spec: DeploymentSpec) -> DeploymentView:
+        """Create the deployment, or replace the spec of the one with that name."""
+        body = spec.model_dump(mode="json")
+        return DeploymentView.model_validate(
+            self._request("PUT", f"/api/v1/deployments/{spec.name}", json=body).json()
+        )
+
+    def scale(self, name: str, replicas: int) -> DeploymentView:
+        """Set the replica count (0 stops every instance, keeping the deployment)."""
+        response = self._request(
+            "PATCH", f"/api/v1/deployments/{name}/scale", json={"replicas": replicas}
+        )
+        return DeploymentView.model_validate(response.json())
+
+    def delete_deployment(self, name: str) -> None:
+        """Delete a deployment; its processes are stopped on the workers."""
+        self._request("DELETE", f"/api/v1/deployments/{name}")
+
+    # -- instances --------------------------------------------------------------------------
+
+    def list_instances(self) -> list[Instance]:
+        """Every instance of every deployment."""
+        return [Instance.model_validate(i) for i in self._request("GET", "/api/v1/instances").json()]
+
+    def delete_instance(self, name: str) -> None:
+        """Stop and forget one instance; the reconciler makes a new one if replicas ask for it."""
+        self._request("DELETE", f"/api/v1/instances/{name}")
+
+    def read_logs(self, name: str, tail: int | None = None) -> str:
+        """An instance's log so far (the last `tail` lines when given)."""
+        params = {"tail": tail} if tail is not None else {}
+        return self._request("GET", f"/api/v1/instances/{name}/logs", params=params).text
+
+    def follow_logs(self, name: str, tail: int | None = None) -> Iterator[str]:
+        """Yield an instance's log as it grows, until the caller stops or the instance goes."""
+        params: dict[str, Any] = {"follow": "true"}
+        if tail is not None:
+            params["tail"] = tail
+        try:
+            with self._http.stream(
+                "GET", f"/api/v1/instances/{name}/logs", params=params, timeout=None
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_from(response)
+                yield from response.iter_text()
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(
+                "server_unavailable", f"lost the log stream from {self.base_url}: {exc}"
+            ) from exc
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    """Build an ApiError from the server's `{"error": {...}}` body (or whatever came back)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        return ApiError(
+            str(err.get("code", "error")),
+            str(err.get("message", response.reason_phrase)),
+            response.status_code,
+            err.get("details") or {},
+        )
+    if response.status_code == 401:
+        return ApiError(
+            "unauthorized",
+            "the server refused the management token: is this the right --data-dir?",
+            401,
+        )
+    text = response.text[:300] if body is None else str(body)[:300]
+    return ApiError("http_error", f"HTTP {response.status_code}: {text}", response.status_code)

@@ -1,0 +1,47 @@
+"""Workers (machines that run instances) and their GPUs."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Gpu(BaseModel):
+    """One accelerator as the worker's agent reports it."""
+
+    index: int
+    name: str
+    vendor: str = "nvidia"
+    uuid: str | None = None
+    memory_total: int = 0
+    memory_used: int = 0
+    utilization: float | None = None
+    temperature: float | None = None
+    simulated: bool = False
+
+
+class WorkerState(str, Enum):
+    """Whether the server can reach the worker's agent."""
+
+    CONNECTING = "connecting"
+    READY = "ready"
+    UNREACHABLE = "unreachable"
+
+
+class Worker(BaseModel):
+    """A machine reached over SSH (or the head node itself, transport `local`)."""
+
+    name: str
+    destination: str
+    transport: str = "ssh"
+    address: str = "127.0.0.1"
+    identity_file: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    state: WorkerState = WorkerState.CONNECTING
+    state_message: str = ""
+    gpus: list[Gpu] = Field(default_factory=list)
+    cpu_count: int = 0
+    memory_total: int = 0
+    agent_version: str = ""
+    last_seen: float = 0.0
