@@ -19,7 +19,10 @@ from gpustack_tui.domain.worker import Worker
 
 
 class ApiError(Exception):
-    """A request the server refused or could not answer. `code` is stable, `message` is for people."""
+    """A request the server refused or could not answer.
+
+    `code` is stable for scripts, `message` is for people.
+    """
 
     def __init__(self, code: str, message: str, status: int = 0, details: dict | None = None):
         super().__init__(message)
@@ -62,7 +65,9 @@ class Client:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            raise ApiError("timeout", f"the server at {self.base_url} did not answer in time") from exc
+            raise ApiError(
+                "timeout", f"the server at {self.base_url} did not answer in time"
+            ) from exc
         except httpx.TransportError as exc:
             raise ServerUnavailable(
                 "server_unavailable",
@@ -84,6 +89,10 @@ class Client:
     def list_workers(self) -> list[Worker]:
         """Every worker with its state and GPUs."""
         return [Worker.model_validate(w) for w in self._request("GET", "/api/v1/workers").json()]
+
+    def get_worker(self, name: str) -> Worker:
+        """One worker with its state and GPUs."""
+        return Worker.model_validate(self._request("GET", f"/api/v1/workers/{name}").json())
 
     def add_worker(
         self,
@@ -154,7 +163,9 @@ class Client:
 
     def list_instances(self) -> list[Instance]:
         """Every instance of every deployment."""
-        return [Instance.model_validate(i) for i in self._request("GET", "/api/v1/instances").json()]
+        return [
+            Instance.model_validate(i) for i in self._request("GET", "/api/v1/instances").json()
+        ]
 
     def delete_instance(self, name: str) -> None:
         """Stop and forget one instance; the reconciler makes a new one if replicas ask for it."""

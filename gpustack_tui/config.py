@@ -80,7 +80,7 @@ def resolve_paths(data_dir: str | Path | None = None) -> Paths:
 
 
 def server_url(paths: Paths, explicit: str | None = None) -> str:
-    """The server to talk to: explicit > GPUSTACK_TUI_SERVER > the running server's file > default."""
+    """The server to talk to: explicit, GPUSTACK_TUI_SERVER, the running server's file, default."""
     if explicit:
         return explicit.rstrip("/")
     if os.environ.get(SERVER_URL_ENV):

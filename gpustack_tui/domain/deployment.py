@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gpustack_tui.domain.command import split_command
 from gpustack_tui.domain.env import validate_env
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
@@ -138,8 +139,10 @@ class DeploymentSpec(_Strict):
 
     @model_validator(mode="after")
     def _custom_needs_command(self) -> DeploymentSpec:
-        if self.backend == "custom" and not (self.advanced.command or "").strip():
-            raise ValueError("the custom backend needs a command line (advanced.command)")
+        if self.backend == "custom":
+            if not (self.advanced.command or "").strip():
+                raise ValueError("the custom backend needs a command line (advanced.command)")
+            split_command(self.advanced.command or "")
         return self
 
 

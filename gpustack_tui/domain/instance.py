@@ -34,7 +34,8 @@ def can_move(current: InstanceState, target: InstanceState) -> bool:
     """Whether an instance may go from `current` to `target`.
 
     Forward along the happy path (steps may be skipped), to error or unreachable from anywhere,
-    back to pending from anywhere (rescheduling), and from unreachable back to what the agent reports.
+    back to pending from anywhere (rescheduling), and from unreachable back to what the
+    agent reports.
     """
     if target in (InstanceState.ERROR, InstanceState.UNREACHABLE, InstanceState.PENDING):
         return True

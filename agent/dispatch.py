@@ -1,0 +1,63 @@
+"""The method table: one request in, one answer out."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable, Dict
+
+from agent import gpus, logs, ports, system, workloads
+from agent.errors import BAD_REQUEST, INTERNAL, UNKNOWN_METHOD, AgentError
+
+Handler = Callable[[Dict[str, Any]], Dict[str, Any]]
+
+
+def inventory(_params: Dict[str, Any]) -> Dict[str, Any]:
+    """`inventory`: GPUs, CPUs and memory."""
+    gpu_list = gpus.list_gpus()
+    memory_total, memory_available = system.memory()
+    return {
+        "gpus": gpu_list,
+        "cpu_count": system.cpu_count(),
+        "memory_total": memory_total,
+        "memory_available": memory_available,
+    }
+
+
+METHODS: Dict[str, Handler] = {
+    "hello": system.hello,
+    "inventory": inventory,
+    "allocate_port": ports.allocate,
+    "start": workloads.start,
+    "stop": workloads.stop,
+    "remove": workloads.remove,
+    "list": workloads.list_workloads,
+    "read_log": logs.read_log,
+    "path_info": system.path_info,
+}
+
+
+def handle(request: Any) -> Dict[str, Any]:
+    """The answer to one decoded request: `{"id", "result"}` or `{"id", "error"}`."""
+    request_id = request.get("id") if isinstance(request, dict) else None
+    try:
+        if not isinstance(request, dict):
+            raise AgentError(BAD_REQUEST, "a request must be a JSON object")
+        method = request.get("method")
+        params = request.get("params")
+        if not isinstance(method, str):
+            raise AgentError(BAD_REQUEST, "'method' must be a string")
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise AgentError(BAD_REQUEST, "'params' must be an object")
+        handler = METHODS.get(method)
+        if handler is None:
+            raise AgentError(UNKNOWN_METHOD, f"unknown method {method!r}")
+        return {"id": request_id, "result": handler(params)}
+    except AgentError as exc:
+        return {"id": request_id, "error": exc.to_json()}
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        message = f"{type(exc).__name__}: {exc}"
+        return {"id": request_id, "error": {"code": INTERNAL, "message": message}}

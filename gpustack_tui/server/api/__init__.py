@@ -1,0 +1,1 @@
+"""The management API under /api/v1 (token required)."""

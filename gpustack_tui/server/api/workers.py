@@ -1,0 +1,108 @@
+"""`/api/v1/workers`: add (with host key confirmation), list, label and remove workers."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel
+
+from gpustack_tui.domain.worker import Worker
+from gpustack_tui.server.api.errors import ApiException
+from gpustack_tui.server.context import ServerContext, get_context
+from gpustack_tui.server.sessions import default_worker_name
+from gpustack_tui.server.store import AlreadyExists, NotFound
+from gpustack_tui.server.workers.errors import (
+    HostKeyChanged,
+    HostKeyUnknown,
+    WorkerError,
+)
+
+router = APIRouter(prefix="/workers", tags=["workers"])
+Context = Annotated[ServerContext, Depends(get_context)]
+WORKER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+class AddWorker(BaseModel):
+    """Body of POST /workers."""
+
+    destination: str
+    name: str | None = None
+    identity_file: str | None = None
+    accept_host_key: str | None = None
+
+
+@router.get("")
+def list_workers(ctx: Context) -> list[Worker]:
+    """Every worker with its state and GPUs."""
+    return ctx.store.list_workers()
+
+
+@router.get("/{name}")
+def get_worker(name: str, ctx: Context) -> Worker:
+    """One worker."""
+    try:
+        return ctx.store.get_worker(name)
+    except NotFound as exc:
+        raise ApiException(404, "not_found", f"no worker named {name!r}") from exc
+
+
+@router.post("", status_code=201)
+async def add_worker(body: AddWorker, ctx: Context) -> Worker:
+    """Connect to the worker's agent, then store it. Nothing is stored on any failure."""
+    if body.name is not None and not WORKER_NAME.match(body.name):
+        raise ApiException(
+            422, "invalid", "worker name: use letters, digits, '.', '_' or '-' (at most 63)"
+        )
+    wanted = body.name or default_worker_name(body.destination)
+    if any(w.name == wanted or w.destination == body.destination for w in ctx.store.list_workers()):
+        raise ApiException(
+            409, "exists", f"a worker named {wanted!r} or reached at {body.destination} exists"
+        )
+    try:
+        worker = await ctx.sessions.connect_new(
+            body.destination, body.name, body.identity_file, body.accept_host_key
+        )
+    except (HostKeyUnknown, HostKeyChanged) as exc:
+        raise ApiException(409, exc.code, exc.message, exc.details) from exc
+    except WorkerError as exc:
+        raise ApiException(502, exc.code, exc.message, exc.details) from exc
+    except ValueError as exc:
+        raise ApiException(422, "invalid", str(exc)) from exc
+    except AlreadyExists as exc:
+        raise ApiException(409, "exists", str(exc)) from exc
+    ctx.reconciler.wake()
+    return worker
+
+
+@router.put("/{name}/labels")
+def set_labels(name: str, labels: dict[str, str], ctx: Context) -> Worker:
+    """Replace a worker's labels."""
+    try:
+        worker = ctx.store.get_worker(name)
+    except NotFound as exc:
+        raise ApiException(404, "not_found", f"no worker named {name!r}") from exc
+    worker.labels = labels
+    ctx.store.save_worker(worker)
+    return worker
+
+
+@router.delete("/{name}", status_code=204)
+def remove_worker(name: str, ctx: Context) -> Response:
+    """Forget a worker; refused while instances are placed on it."""
+    placed = ctx.store.list_instances(worker=name)
+    if placed:
+        names = ", ".join(i.name for i in placed[:5])
+        raise ApiException(
+            409,
+            "worker_busy",
+            f"{len(placed)} instance(s) are placed on {name} ({names}): scale those deployments "
+            "down or delete them first",
+        )
+    try:
+        ctx.store.remove_worker(name)
+    except NotFound as exc:
+        raise ApiException(404, "not_found", f"no worker named {name!r}") from exc
+    ctx.sessions.forget(name)
+    return Response(status_code=204)

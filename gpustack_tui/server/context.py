@@ -1,0 +1,28 @@
+"""What the API handlers share: the installation, the store, the sessions and the reconciler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from gpustack_tui.config import Paths
+from gpustack_tui.server.reconciler import Reconciler
+from gpustack_tui.server.sessions import SessionManager
+from gpustack_tui.server.store import Store
+
+
+@dataclass
+class ServerContext:
+    """The server's long-lived parts."""
+
+    paths: Paths
+    store: Store
+    sessions: SessionManager
+    reconciler: Reconciler
+    token: str
+
+
+def get_context(request: Request) -> ServerContext:
+    """FastAPI dependency: the context of the app serving this request."""
+    return request.app.state.context

@@ -1,0 +1,26 @@
+"""The inference routes: one OpenAI-compatible endpoint and a generic proxy to running instances.
+
+Mount with::
+
+    app.include_router(build_inference_router(table))
+
+`table` is anything that satisfies `RouteTable`. Left without a `Forwarder`, the router owns one and
+starts/closes it in its own lifespan, which FastAPI merges into the app's on `include_router`.
+Pass a `Forwarder` to manage it yourself (`await forwarder.start()` at startup,
+`await forwarder.aclose()` at shutdown).
+"""
+
+from gpustack_tui.server.proxy.errors import ProxyError
+from gpustack_tui.server.proxy.forwarder import Forwarder
+from gpustack_tui.server.proxy.picker import RoundRobinPicker
+from gpustack_tui.server.proxy.router import build_inference_router
+from gpustack_tui.server.proxy.routing import ModelRoute, RouteTable
+
+__all__ = [
+    "Forwarder",
+    "ModelRoute",
+    "ProxyError",
+    "RoundRobinPicker",
+    "RouteTable",
+    "build_inference_router",
+]

@@ -1,0 +1,235 @@
+"""The reconciler: makes the workers run what the stored deployments ask for.
+
+Each pass (every second, or at once when woken by the API):
+1. keep a connection to every worker;
+2. learn what runs on each ready worker (`list`) and bring instance states in line with it;
+3. create or remove instances to match replicas;
+4. place pending instances, start placed ones;
+5. stop workloads that no instance owns any more (deletes, scale-down) - the reap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import string
+import time
+from typing import Any
+
+from gpustack_tui.domain.instance import WORKLOAD_PREFIX, Instance, InstanceState
+from gpustack_tui.domain.worker import WorkerState
+from gpustack_tui.server.health import HealthChecker
+from gpustack_tui.server.placement import place_instance
+from gpustack_tui.server.sessions import SessionManager
+from gpustack_tui.server.starter import start_instance
+from gpustack_tui.server.store import Store
+from gpustack_tui.server.workers.errors import WorkerError
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 10.0
+# A running instance is probed this often; a starting one on every pass.
+RUNNING_CHECK_SECONDS = 5.0
+_ACTIVE = (InstanceState.STARTING, InstanceState.RUNNING, InstanceState.UNREACHABLE)
+# Not running before running, newest before oldest: what scale-down removes first.
+_REMOVAL_ORDER = {InstanceState.RUNNING: 1}
+
+
+def new_instance_name(deployment: str) -> str:
+    """`<deployment>-<5 random [a-z0-9]>`."""
+    alphabet = string.ascii_lowercase + string.digits
+    return f"{deployment}-{''.join(secrets.choice(alphabet) for _ in range(5))}"
+
+
+class Reconciler:
+    """Runs passes in the background; `wake()` asks for the next one now."""
+
+    def __init__(self, store: Store, sessions: SessionManager, interval: float = 1.0):
+        self.store = store
+        self.sessions = sessions
+        self.interval = interval
+        self.health = HealthChecker()
+        self._wake = asyncio.Event()
+        self._stopping: set[str] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._checked: dict[str, float] = {}
+
+    def wake(self) -> None:
+        """Run the next pass without waiting for the interval."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Pass after pass until cancelled; a failing pass is logged and the loop goes on."""
+        try:
+            while True:
+                try:
+                    await self.reconcile_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("reconcile pass failed")
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                self._wake.clear()
+        finally:
+            await self.health.aclose()
+
+    async def reconcile_once(self) -> None:
+        """One pass over workers, instances and deployments."""
+        await self.sessions.maintain()
+        workloads = await self._list_workloads()
+        await self._sync_instances(workloads)
+        self._match_replicas()
+        await self._place_pending()
+        self._reap(workloads)
+
+    # -- 2: what runs where -----------------------------------------------------------------
+
+    async def _list_workloads(self) -> dict[str, dict[str, dict[str, Any]]]:
+        ready = [w.name for w in self.store.list_workers() if w.state is WorkerState.READY]
+
+        async def one(worker: str) -> tuple[str, dict[str, dict[str, Any]] | None]:
+            try:
+                result = await self.sessions.call(worker, "list", timeout=10.0)
+            except WorkerError as exc:
+                log.warning("worker %s: list failed: %s", worker, exc.message)
+                return worker, None
+            return worker, {w["name"]: w for w in result.get("instances", [])}
+
+        answers = await asyncio.gather(*(one(w) for w in ready))
+        return {worker: found for worker, found in answers if found is not None}
+
+    async def _sync_instances(self, workloads: dict[str, dict[str, dict[str, Any]]]) -> None:
+        for instance in self.store.list_instances():
+            if instance.worker is None:
+                continue
+            on_worker = workloads.get(instance.worker)
+            if on_worker is None:
+                if instance.state in (*_ACTIVE, InstanceState.SCHEDULED):
+                    self._set(
+                        instance,
+                        InstanceState.UNREACHABLE,
+                        f"worker {instance.worker} is unreachable; the instance may still run",
+                    )
+                continue
+            if instance.state is InstanceState.SCHEDULED:
+                await self._start(instance)
+                continue
+            if instance.state not in _ACTIVE:
+                continue
+            workload = on_worker.get(instance.workload_name)
+            if workload is None:
+                self._set(instance, InstanceState.ERROR, "its process is gone from the worker")
+            elif workload.get("state") != "running":
+                code = workload.get("exit_code")
+                self._set(
+                    instance,
+                    InstanceState.ERROR,
+                    f"the process exited with code {code}; see `gpustack-tui logs {instance.name}`",
+                )
+            else:
+                await self._check_health(instance)
+
+    async def _check_health(self, instance: Instance) -> None:
+        if instance.port is None:
+            return
+        now = time.monotonic()
+        if (
+            instance.state is InstanceState.RUNNING
+            and now - self._checked.get(instance.name, 0.0) < RUNNING_CHECK_SECONDS
+        ):
+            return
+        self._checked[instance.name] = now
+        worker = self.store.get_worker(instance.worker or "")
+        healthy = await self.health.ready(worker.address, instance.port)
+        if healthy and instance.state is not InstanceState.RUNNING:
+            self._set(instance, InstanceState.RUNNING, "")
+        elif not healthy and instance.state is InstanceState.RUNNING:
+            self._set(instance, InstanceState.STARTING, "health check failing: GET /v1/models")
+        elif not healthy and instance.state is InstanceState.UNREACHABLE:
+            self._set(instance, InstanceState.STARTING, "waiting for GET /v1/models to answer")
+
+    async def _start(self, instance: Instance) -> None:
+        try:
+            spec = self.store.get_spec(instance.deployment)
+            worker = self.store.get_worker(instance.worker or "")
+        except KeyError:
+            return
+        await start_instance(self.store, self.sessions, spec, worker, instance)
+
+    # -- 3: replicas ------------------------------------------------------------------------
+
+    def _match_replicas(self) -> None:
+        for spec in self.store.list_specs():
+            instances = self.store.list_instances(deployment=spec.name)
+            for _ in range(spec.replicas - len(instances)):
+                self.store.add_instance(
+                    Instance(name=new_instance_name(spec.name), deployment=spec.name)
+                )
+            extra = len(instances) - spec.replicas
+            if extra > 0:
+                ranked = sorted(
+                    instances,
+                    key=lambda i: (_REMOVAL_ORDER.get(i.state, 0), -i.created_at),
+                )
+                for instance in ranked[:extra]:
+                    self.store.delete_instance(instance.name)
+
+    # -- 4: placement -----------------------------------------------------------------------
+
+    async def _place_pending(self) -> None:
+        for instance in self.store.list_instances():
+            if instance.state is InstanceState.PENDING:
+                await place_instance(self.store, self.sessions, instance)
+
+    # -- 5: reap ----------------------------------------------------------------------------
+
+    def _reap(self, workloads: dict[str, dict[str, dict[str, Any]]]) -> None:
+        instances = self.store.list_instances()
+        owned = {i.workload_name for i in instances}
+        alive = {i.name for i in instances}
+        self._checked = {k: v for k, v in self._checked.items() if k in alive}
+        for worker, found in workloads.items():
+            for name in found:
+                if name.startswith(WORKLOAD_PREFIX) and name not in owned:
+                    self._spawn(self._remove_workload(worker, name))
+
+    async def _remove_workload(self, worker: str, name: str) -> None:
+        key = f"{worker}/{name}"
+        if key in self._stopping:
+            return
+        self._stopping.add(key)
+        try:
+            await self.sessions.call(
+                worker,
+                "stop",
+                timeout=STOP_GRACE_SECONDS + 10,
+                name=name,
+                grace_seconds=STOP_GRACE_SECONDS,
+            )
+            await self.sessions.call(worker, "remove", name=name)
+            log.info("worker %s: stopped and removed %s", worker, name)
+        except WorkerError as exc:
+            log.warning("worker %s: could not remove %s: %s", worker, name, exc.message)
+        finally:
+            self._stopping.discard(key)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _set(self, instance: Instance, state: InstanceState, message: str) -> None:
+        if instance.state is state and instance.state_message == message:
+            return
+        log.info(
+            "instance %s: %s -> %s %s", instance.name, instance.state.value, state.value, message
+        )
+        self.store.set_instance_state(instance.name, state, message)
+
+    async def aclose(self) -> None:
+        """Wait briefly for stops in flight."""
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)

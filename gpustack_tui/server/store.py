@@ -1,0 +1,268 @@
+"""The server's state in SQLite (WAL, versioned schema). Only the server opens this file.
+
+Every write is one transaction under a lock, so the API handlers and the reconciler, which share
+one event loop and a few worker threads, always see a consistent state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.domain.views import DeploymentView
+from gpustack_tui.domain.worker import Gpu, Worker, WorkerState
+from gpustack_tui.server.migrations import migrate
+
+
+class NotFound(KeyError):
+    """No row of that kind has that name."""
+
+
+class AlreadyExists(ValueError):
+    """A row of that kind already has that name."""
+
+
+class Store:
+    """Typed access to the state database."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        with self._tx():
+            self.created = migrate(self._db)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, *args: object) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- workers ----------------------------------------------------------------------------
+
+    def add_worker(self, worker: Worker) -> Worker:
+        """Insert a worker; AlreadyExists if the name is taken."""
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO workers (name, data, created_at) VALUES (?, ?, ?)",
+                    (worker.name, worker.model_dump_json(), time.time()),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"a worker named {worker.name!r} already exists") from exc
+        return worker
+
+    def save_worker(self, worker: Worker) -> None:
+        """Replace a worker's row (no-op if it was removed meanwhile)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE workers SET data = ? WHERE name = ?",
+                (worker.model_dump_json(), worker.name),
+            )
+
+    def get_worker(self, name: str) -> Worker:
+        """One worker; NotFound if there is none of that name."""
+        rows = self._query("SELECT data FROM workers WHERE name = ?", name)
+        if not rows:
+            raise NotFound(f"no worker named {name!r}")
+        return Worker.model_validate_json(rows[0]["data"])
+
+    def list_workers(self) -> list[Worker]:
+        """Every worker, by name."""
+        rows = self._query("SELECT data FROM workers ORDER BY name")
+        return [Worker.model_validate_json(r["data"]) for r in rows]
+
+    def remove_worker(self, name: str) -> None:
+        """Delete a worker row; NotFound if absent."""
+        with self._tx() as db:
+            if db.execute("DELETE FROM workers WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"no worker named {name!r}")
+
+    def set_worker_status(
+        self,
+        name: str,
+        state: WorkerState,
+        message: str = "",
+        gpus: list[Gpu] | None = None,
+        cpu_count: int | None = None,
+        memory_total: int | None = None,
+        agent_version: str | None = None,
+    ) -> None:
+        """Record what the worker's session learned about it."""
+        with self._lock:
+            try:
+                worker = self.get_worker(name)
+            except NotFound:
+                return
+            worker.state = state
+            worker.state_message = message
+            if gpus is not None:
+                worker.gpus = gpus
+            if cpu_count is not None:
+                worker.cpu_count = cpu_count
+            if memory_total is not None:
+                worker.memory_total = memory_total
+            if agent_version is not None:
+                worker.agent_version = agent_version
+            if state is WorkerState.READY:
+                worker.last_seen = time.time()
+            self.save_worker(worker)
+
+    # -- deployments ------------------------------------------------------------------------
+
+    def create_deployment(self, spec: DeploymentSpec) -> None:
+        """Insert a deployment; AlreadyExists if the name is taken."""
+        now = time.time()
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO deployments (name, spec, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (spec.name, spec.model_dump_json(), now, now),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"a deployment named {spec.name!r} already exists") from exc
+
+    def update_deployment(self, spec: DeploymentSpec) -> None:
+        """Replace a deployment's spec; NotFound if absent."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE deployments SET spec = ?, updated_at = ? WHERE name = ?",
+                (spec.model_dump_json(), time.time(), spec.name),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"no deployment named {spec.name!r}")
+
+    def get_spec(self, name: str) -> DeploymentSpec:
+        """A deployment's spec; NotFound if absent."""
+        rows = self._query("SELECT spec FROM deployments WHERE name = ?", name)
+        if not rows:
+            raise NotFound(f"no deployment named {name!r}")
+        return DeploymentSpec.model_validate_json(rows[0]["spec"])
+
+    def list_specs(self) -> list[DeploymentSpec]:
+        """Every deployment's spec, by name."""
+        rows = self._query("SELECT spec FROM deployments ORDER BY name")
+        return [DeploymentSpec.model_validate_json(r["spec"]) for r in rows]
+
+    def deployment_view(self, name: str) -> DeploymentView:
+        """A deployment joined with its instances; NotFound if absent."""
+        rows = self._query("SELECT * FROM deployments WHERE name = ?", name)
+        if not rows:
+            raise NotFound(f"no deployment named {name!r}")
+        return self._view(rows[0], self.list_instances(deployment=name))
+
+    def list_deployment_views(self) -> list[DeploymentView]:
+        """Every deployment with its instances."""
+        instances = self.list_instances()
+        rows = self._query("SELECT * FROM deployments ORDER BY name")
+        return [self._view(r, [i for i in instances if i.deployment == r["name"]]) for r in rows]
+
+    @staticmethod
+    def _view(row: sqlite3.Row, instances: list[Instance]) -> DeploymentView:
+        return DeploymentView(
+            spec=DeploymentSpec.model_validate_json(row["spec"]),
+            instances=instances,
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def delete_deployment(self, name: str) -> list[Instance]:
+        """Delete a deployment and its instance rows; returns the instances it had."""
+        with self._tx() as db:
+            instances = self.list_instances(deployment=name)
+            if db.execute("DELETE FROM deployments WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"no deployment named {name!r}")
+        return instances
+
+    # -- instances --------------------------------------------------------------------------
+
+    def add_instance(self, instance: Instance) -> None:
+        """Insert an instance row."""
+        now = time.time()
+        instance.created_at = instance.created_at or now
+        instance.updated_at = now
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO instances (name, deployment, data) VALUES (?, ?, ?)",
+                (instance.name, instance.deployment, instance.model_dump_json()),
+            )
+
+    def save_instance(self, instance: Instance) -> bool:
+        """Replace an instance's row; False if it was deleted meanwhile."""
+        instance.updated_at = time.time()
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE instances SET data = ? WHERE name = ?",
+                (instance.model_dump_json(), instance.name),
+            )
+        return cursor.rowcount == 1
+
+    def get_instance(self, name: str) -> Instance:
+        """One instance; NotFound if absent."""
+        rows = self._query("SELECT data FROM instances WHERE name = ?", name)
+        if not rows:
+            raise NotFound(f"no instance named {name!r}")
+        return Instance.model_validate_json(rows[0]["data"])
+
+    def list_instances(
+        self, deployment: str | None = None, worker: str | None = None
+    ) -> list[Instance]:
+        """Instances, optionally of one deployment or on one worker, oldest first."""
+        if deployment is None:
+            rows = self._query("SELECT data FROM instances ORDER BY rowid")
+        else:
+            rows = self._query(
+                "SELECT data FROM instances WHERE deployment = ? ORDER BY rowid", deployment
+            )
+        instances = [Instance.model_validate_json(r["data"]) for r in rows]
+        if worker is not None:
+            instances = [i for i in instances if i.worker == worker]
+        return instances
+
+    def delete_instance(self, name: str) -> Instance:
+        """Delete an instance row and return what it was; NotFound if absent."""
+        with self._tx() as db:
+            instance = self.get_instance(name)
+            db.execute("DELETE FROM instances WHERE name = ?", (name,))
+        return instance
+
+    def set_instance_state(
+        self, name: str, state: InstanceState, message: str = "", **fields: object
+    ) -> Instance | None:
+        """Move an instance to `state` (and set other fields); None if it no longer exists."""
+        with self._lock:
+            try:
+                instance = self.get_instance(name)
+            except NotFound:
+                return None
+            instance.state = state
+            instance.state_message = message
+            for key, value in fields.items():
+                setattr(instance, key, value)
+            self.save_instance(instance)
+            return instance

@@ -1,0 +1,65 @@
+"""CLI test helpers: a runner and a fake API client for the parts that need no server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gpustack_tui.cli.common import AppContext
+from gpustack_tui.cli.main import cli
+from gpustack_tui.client import ApiError
+
+
+class FakeClient:
+    """Records calls; answers from `responses` (a value, an exception to raise, or a callable)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple, dict]] = []
+        self.responses: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __getattr__(self, method: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((method, args, kwargs))
+            answer = self.responses.get(method)
+            if isinstance(answer, BaseException):
+                raise answer
+            if callable(answer):
+                return answer(*args, **kwargs)
+            return answer
+
+        return call
+
+    def called(self, method: str) -> list[tuple[tuple, dict]]:
+        """The (args, kwargs) of every call to `method`."""
+        return [(a, k) for m, a, k in self.calls if m == method]
+
+
+@pytest.fixture
+def fake_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClient]:
+    """Every command gets this client instead of a real one."""
+    fake = FakeClient()
+    monkeypatch.setattr(AppContext, "client", lambda self, timeout=30.0: fake)
+    yield fake
+
+
+@pytest.fixture
+def run(tmp_path: Any) -> Any:
+    """`run(*args, input=None, env=None)` -> click Result, in a throwaway data dir."""
+
+    def invoke(*args: str, input: str | None = None, env: dict | None = None) -> Result:
+        runner = CliRunner()
+        base = {"GPUSTACK_TUI_DATA_DIR": str(tmp_path / "install"), "NO_COLOR": "1"}
+        return runner.invoke(cli, list(args), input=input, env={**base, **(env or {})})
+
+    return invoke
+
+
+def not_found(what: str) -> ApiError:
+    """The error the server gives for an unknown name."""
+    return ApiError("not_found", f"no deployment named {what!r}", 404)

@@ -1,0 +1,123 @@
+"""Fixtures for the inference-route tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from gpustack_tui.server.proxy import Forwarder, ModelRoute, build_inference_router
+from tests.fixtures.backend import BackendProcess, start_backend
+from tests.proxy.support import Served, StaticRouteTable, serve
+
+
+@dataclass
+class Proxy:
+    """The inference router on a FastAPI app, served over TCP."""
+
+    url: str
+    table: StaticRouteTable
+    client: httpx.Client
+
+
+@pytest.fixture(scope="session")
+def _stopping() -> Iterator[list[Served]]:
+    """Servers told to exit; joined once at the end so that no test waits on a shutdown."""
+    stopping: list[Served] = []
+    yield stopping
+    for served in stopping:
+        served.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[BackendProcess]]:
+    """Two test backends (chunk delay 0) for tests that need no backend of their own.
+
+    The backend answers any model name, so any route may point at them.
+    """
+    log_dir = tmp_path_factory.mktemp("shared-backends")
+    backends = [start_backend(log_dir, "shared", chunk_delay=0.0) for _ in range(2)]
+    yield backends
+    for backend in backends:
+        backend.stop()
+
+
+@pytest.fixture
+def start_proxy(_stopping: list[Served]) -> Iterator[Callable[..., Proxy]]:
+    """Factory: `start_proxy(*routes, forwarder=None) -> Proxy`; stopped at teardown."""
+    running: list[tuple[Served, httpx.Client]] = []
+
+    def start(*routes: ModelRoute, forwarder: Forwarder | None = None) -> Proxy:
+        table = StaticRouteTable(*routes)
+        if forwarder is None:
+            app = FastAPI()
+            app.include_router(build_inference_router(table))
+        else:
+            own = forwarder
+
+            @asynccontextmanager
+            async def lifespan(_app: Any) -> AsyncIterator[None]:
+                await own.start()
+                yield
+                await own.aclose()
+
+            app = FastAPI(lifespan=lifespan)
+            app.include_router(build_inference_router(table, own))
+        served = serve(app)
+        client = httpx.Client(base_url=served.url, trust_env=False, timeout=10)
+        running.append((served, client))
+        return Proxy(served.url, table, client)
+
+    yield start
+    for served, client in running:
+        client.close()
+        served.stop(wait=False)
+        _stopping.append(served)
+
+
+@pytest.fixture
+def silent_upstream() -> Iterator[str]:
+    """An upstream that accepts connections (kernel backlog) but never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.fixture
+def garbage_upstream() -> Iterator[str]:
+    """An upstream that answers every connection with bytes that are not HTTP, then hangs up."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"this is not http\r\n\r\n")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=2)
+    sock.close()

@@ -1,0 +1,92 @@
+"""Helpers for the inference-route tests: an in-test route table, a real uvicorn in a thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from gpustack_tui.server.proxy import ModelRoute
+
+
+class StaticRouteTable:
+    """A RouteTable over a dict the test changes at will."""
+
+    def __init__(self, *routes: ModelRoute) -> None:
+        self._routes = {route.name: route for route in routes}
+
+    def set(self, *routes: ModelRoute) -> None:
+        """Add or replace deployments."""
+        for route in routes:
+            self._routes[route.name] = route
+
+    def lookup(self, model: str) -> ModelRoute | None:
+        return self._routes.get(model)
+
+    def routes(self) -> list[ModelRoute]:
+        return list(self._routes.values())
+
+
+@dataclass
+class Served:
+    """An app served by uvicorn on 127.0.0.1, in a background thread."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Ask uvicorn to exit; `wait` for it (its shutdown takes about 0.2 s)."""
+        self.server.should_exit = True
+        if wait:
+            self.thread.join(timeout=10)
+
+
+def serve(app: FastAPI) -> Served:
+    """Serve `app` with real uvicorn (lifespan on) on a free port; returns once it is up."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="on", timeout_graceful_shutdown=1, access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    return Served(f"http://127.0.0.1:{port}", server, thread)
+
+
+def route(name: str, *upstreams: str, generic_proxy: bool = False, created: int = 0) -> ModelRoute:
+    """A ModelRoute, short."""
+    return ModelRoute(name, generic_proxy, tuple(upstreams), created=created)
+
+
+def closed_port() -> int:
+    """A port with nothing listening (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def assert_openai_error(response: httpx.Response, status: int, code: str) -> dict[str, str]:
+    """The response is `status` with an OpenAI-shaped error of `code`; returns the error."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"message", "type", "code"}
+    assert all(isinstance(value, str) and value for value in error.values())
+    assert error["code"] == code
+    return error

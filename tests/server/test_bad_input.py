@@ -1,0 +1,140 @@
+"""Bad input gets a clear error and leaves the stored state as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+
+import httpx
+import pytest
+
+from gpustack_tui.client import ApiError
+from gpustack_tui.domain.deployment import DeploymentSpec
+from tests.fixtures.server import RunningServer, free_port
+from tests.test_end_to_end import cli
+
+
+def dump_state(server: RunningServer) -> list[tuple]:
+    """Every row of every table, read straight from SQLite (read-only)."""
+    db = sqlite3.connect(f"file:{server.paths.database}?mode=ro", uri=True)
+    try:
+        rows = []
+        for table in ("workers", "deployments", "instances"):
+            rows += [(table, *r) for r in db.execute(f"SELECT * FROM {table} ORDER BY 1")]
+        return rows
+    finally:
+        db.close()
+
+
+def spec(name: str, path: str, **advanced: object) -> dict:
+    """A custom-backend deployment body."""
+    return {
+        "name": name,
+        "source": {"local_path": path},
+        "advanced": {"command": f"{sys.executable} -m http.server {{port}}", **advanced},
+    }
+
+
+def test_unreachable_worker_is_refused_and_not_stored(server: RunningServer) -> None:
+    before = dump_state(server)
+    result = cli(server, "workers", "add", f"root@127.0.0.1:{free_port()}", check=False)
+    assert result.returncode == 1
+    assert "cannot reach 127.0.0.1" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert dump_state(server) == before
+
+
+def test_worker_with_wrong_fingerprint_is_refused(server: RunningServer, sshd_server) -> None:
+    before = dump_state(server)
+    wrong = "SHA256:" + "A" * 43
+    result = cli(
+        server,
+        "workers",
+        "add",
+        sshd_server.destination,
+        "--identity",
+        str(sshd_server.identity_file),
+        "--accept-host-key",
+        wrong,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert sshd_server.host_key_fingerprint in result.stdout + result.stderr
+    assert dump_state(server) == before
+    assert not server.paths.known_hosts.exists() or (
+        sshd_server.host_key_fingerprint not in server.paths.known_hosts.read_text()
+    )
+
+
+def test_missing_model_path_is_refused(server: RunningServer, tmp_path) -> None:
+    cli(server, "workers", "add", "local")
+    before = dump_state(server)
+    with server.client() as client, pytest.raises(ApiError) as refused:
+        client.create_deployment(
+            DeploymentSpec.model_validate(spec("ghost", str(tmp_path / "no-such-model")))
+        )
+    assert refused.value.code == "model_path_missing"
+    assert "no-such-model" in refused.value.message and "local" in refused.value.message
+    assert dump_state(server) == before
+
+
+@pytest.mark.parametrize("bad", ["FOO", "1X=2", "=value"])
+def test_malformed_env_on_the_cli_sends_nothing(server: RunningServer, tmp_path, bad) -> None:
+    before = dump_state(server)
+    result = cli(
+        server,
+        "deploy",
+        "m",
+        "--local-path",
+        str(tmp_path),
+        "--command",
+        "x {port}",
+        "--env",
+        bad,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert bad in result.stderr and "Traceback" not in result.stderr
+    assert dump_state(server) == before
+
+
+def test_malformed_env_in_the_api_body_is_422(server: RunningServer, tmp_path) -> None:
+    before = dump_state(server)
+    token = server.paths.token_file.read_text().strip()
+    response = httpx.post(
+        f"{server.url}/api/v1/deployments",
+        json=spec("m", str(tmp_path), env={"BAD NAME": "1"}),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and "BAD NAME" in error["message"]
+    assert dump_state(server) == before
+
+
+def test_unbalanced_quote_in_the_command_is_refused(server: RunningServer, tmp_path) -> None:
+    token = server.paths.token_file.read_text().strip()
+    response = httpx.post(
+        f"{server.url}/api/v1/deployments",
+        json={**spec("m", str(tmp_path)), "advanced": {"command": "serve 'oops {port}"}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422
+    assert "quote" in response.json()["error"]["message"]
+
+
+def test_unknown_deployment_in_the_proxy_is_404(server: RunningServer) -> None:
+    for response in (
+        httpx.post(f"{server.url}/v1/chat/completions", json={"model": "ghost", "messages": []}),
+        httpx.get(f"{server.url}/model/proxy/x", headers={"X-GPUStack-Model": "ghost"}),
+    ):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "model_not_found"
+
+
+def test_management_api_needs_the_token(server: RunningServer) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = httpx.get(f"{server.url}/api/v1/deployments", headers=headers)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    assert oct(server.paths.token_file.stat().st_mode & 0o777) == "0o600"

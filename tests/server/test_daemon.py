@@ -1,0 +1,99 @@
+"""Starting, finding and stopping the server; its state survives a restart."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from gpustack_tui.config import resolve_paths
+from gpustack_tui.launcher import ensure_server, server_answers
+from gpustack_tui.server.daemon import running_pid, stop_server
+from gpustack_tui.server.migrations import SCHEMA_VERSION
+from tests.fixtures.server import RunningServer, free_port, start_server
+from tests.test_end_to_end import cli
+
+
+def run_server_cmd(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gpustack_tui", "server", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_one_server_per_data_dir(server: RunningServer) -> None:
+    result = run_server_cmd(server.data_dir, "--port", str(free_port()))
+    assert result.returncode != 0
+    assert "another server already runs" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_port_in_use_is_explained(server: RunningServer, tmp_path: Path) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    result = run_server_cmd(tmp_path / "other", "--port", port)
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr
+
+
+def test_server_stop_stops_it(server: RunningServer) -> None:
+    assert running_pid(server.paths) == server.process.pid
+    cli(server, "server", "stop")
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
+    assert server.process.wait(timeout=20) in (0, -15)
+    assert not server_answers(server.url)
+    assert not server.paths.server_file.exists(), "a stopped server must not leave its address"
+    again = cli(server, "server", "stop", check=False)
+    assert "no server" in (again.stdout + again.stderr).lower()
+
+
+def test_state_survives_a_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "install"
+    first = start_server(data_dir)
+    try:
+        cli(first, "apply", "-f", "-", check=False)  # nothing on stdin: a clear error, no change
+        with first.client() as client:
+            token = first.paths.token_file.read_text()
+            from gpustack_tui.domain.deployment import DeploymentSpec
+
+            client.apply_deployment(
+                DeploymentSpec.model_validate(
+                    {
+                        "name": "kept",
+                        "source": {"local_path": "/nowhere"},
+                        "replicas": 0,
+                        "advanced": {"command": "serve {port}"},
+                    }
+                )
+            )
+    finally:
+        stop_server(first.paths)
+        first.process.wait(timeout=20)
+    second = start_server(data_dir)
+    try:
+        with second.client() as client:
+            assert [d.name for d in client.list_deployments()] == ["kept"]
+        assert second.paths.token_file.read_text() == token
+    finally:
+        stop_server(second.paths)
+        second.process.wait(timeout=20)
+    db = sqlite3.connect(resolve_paths(data_dir).database)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert int(version) == SCHEMA_VERSION
+
+
+def test_launcher_starts_a_background_server(tmp_path: Path) -> None:
+    paths = resolve_paths(tmp_path / "install")
+    url = f"http://127.0.0.1:{free_port()}"
+    try:
+        found, started = ensure_server(paths, url)
+        assert (found, started) == (url, True)
+        assert server_answers(url)
+        assert paths.server_log.exists()
+        assert ensure_server(paths, url) == (url, False)
+    finally:
+        assert stop_server(paths)
+    assert not server_answers(url)
