@@ -1,0 +1,1 @@
+"""Pilot tests of the TUI, against model objects and against a real server."""

@@ -1,0 +1,1 @@
+"""The views of the TUI, one per file, and their modals."""

@@ -1,0 +1,86 @@
+"""The gpustack-tui application: deployments first, everything else pushed on top.
+
+Quitting (`q`, ctrl+q) only ends this program: the server and every instance keep running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from gpustack_tui.client import Client
+from gpustack_tui.config import Paths
+from gpustack_tui.tui.executor import install_daemon_executor
+from gpustack_tui.tui.screens.deployments import DeploymentsScreen
+from gpustack_tui.tui.screens.help import HelpScreen, bindings_of
+from gpustack_tui.tui.widgets.title_bar import TitleBar
+
+REFRESH_SECONDS = 2.0
+
+
+class GpustackApp(App[None]):
+    """The TUI. Reaches the server only through `client`, from thread workers."""
+
+    TITLE = "gpustack-tui"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        client: Client,
+        status: str = "",
+        *,
+        keymap: Mapping[str, str] | None = None,
+        refresh_interval: float | None = REFRESH_SECONDS,
+    ) -> None:
+        """`status` is shown in the deployments' status line at start (e.g. that a server was
+        started in the background); `keymap` maps binding ids to keys (`{"deployments.delete":
+        "ctrl+x"}`); `refresh_interval` None stops periodic refresh (tests)."""
+        super().__init__()
+        self.client = client
+        self.startup_status = status
+        self.refresh_interval = refresh_interval
+        if keymap:
+            self.set_keymap(dict(keymap))
+
+    def on_load(self) -> None:
+        """Thread workers must never hold up quitting (see `executor`)."""
+        install_daemon_executor()
+
+    def get_default_screen(self) -> Screen:
+        """The deployments view is the bottom of the stack."""
+        return DeploymentsScreen()
+
+    def action_help(self) -> None:
+        """Show every key of the current view."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        bars = self.screen.query(TitleBar)
+        title = bars.first().view if bars else type(self.screen).__name__
+        self.push_screen(HelpScreen(title, bindings_of(self.screen)))
+
+
+def run_tui(paths: Paths, url: str, started_server: bool) -> None:
+    """Run the TUI against the server at `url` of the installation at `paths`.
+
+    `started_server` says the launcher just started that server in the background; the status
+    line says so and where its log is.
+    """
+    status = (
+        f"started a server in the background (log: {paths.server_log}); it keeps running "
+        "after you quit"
+        if started_server
+        else ""
+    )
+    client = Client.for_paths(paths, url, timeout=15.0)
+    try:
+        GpustackApp(client, status).run()
+    finally:
+        client.close()
