@@ -41,9 +41,7 @@ def deployment_rows(views: list[DeploymentView]) -> list[TableRow]:
     return rows
 
 
-EMPTY_HINT = (
-    "No deployments yet: press n to deploy a model, w to see the workers that will run it."
-)
+EMPTY_HINT = "No deployments yet: press n to deploy a model, w to see the workers that will run it."
 
 
 class DeploymentsScreen(ServerScreen):
