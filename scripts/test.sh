@@ -25,5 +25,5 @@ echo "== lint: ruff check, ruff format --check, import contracts"
 .venv/bin/lint-imports
 
 echo "== tests"
-echo "(no GPU here: NVML is tested on recorded output; the live GPU check is scripts/gpu_check.sh)"
+echo "(no GPU needed: workers report simulated GPUs, marked so; on a GPU machine run python3 scripts/gpu_check.py)"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

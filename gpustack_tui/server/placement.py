@@ -7,6 +7,7 @@ import logging
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.estimate.claim import resource_request
+from gpustack_tui.scheduler.filters import labels_match, selector_text
 from gpustack_tui.scheduler.first_fit import NoFit, first_fit
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import NotFound, Store
@@ -44,8 +45,15 @@ async def place_instance(store: Store, sessions: SessionManager, instance: Insta
     except NotFound:
         return
     workers = store.list_workers()
-    ready = [w.name for w in workers if w.state is WorkerState.READY]
-    excluded, size = await model_presence(sessions, ready, spec.source.value)
+    selector = spec.scheduling.worker_selector
+    excluded = {
+        w.name: f"labels do not match the worker selector {selector_text(selector)}"
+        for w in workers
+        if not labels_match(w.labels, selector)
+    }
+    ready = [w.name for w in workers if w.state is WorkerState.READY and w.name not in excluded]
+    missing, size = await model_presence(sessions, ready, spec.source.value)
+    excluded.update(missing)
     request = resource_request(spec, size)
     result = first_fit(request, workers, store.list_instances(), excluded, placing=instance.name)
     if isinstance(result, NoFit):

@@ -7,6 +7,7 @@ import pytest
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.domain.worker import Gpu, Worker, WorkerState
 from gpustack_tui.estimate.claim import GIB, ResourceRequest
+from gpustack_tui.scheduler.filters import labels_match, selector_text
 from gpustack_tui.scheduler.first_fit import NoFit, Placement, first_fit
 
 
@@ -88,3 +89,21 @@ def test_no_fit_says_why_per_worker() -> None:
 
 def test_no_workers_tells_how_to_add_one() -> None:
     assert "gpustack-tui workers add" in first_fit(request(1), [], []).message
+
+
+@pytest.mark.parametrize(
+    ("labels", "selector", "expected"),
+    [
+        ({}, {}, True),
+        ({"gpu": "a100", "zone": "b"}, {"gpu": "a100"}, True),
+        ({"gpu": "a100"}, {"gpu": "h100"}, False),
+        ({}, {"gpu": "a100"}, False),
+        ({"gpu": "a100"}, {"gpu": "a100", "zone": "b"}, False),
+    ],
+)
+def test_worker_selector(labels, selector, expected) -> None:
+    assert labels_match(labels, selector) is expected
+
+
+def test_selector_text_is_sorted() -> None:
+    assert selector_text({"zone": "b", "gpu": "a100"}) == "{gpu=a100, zone=b}"
