@@ -2,30 +2,41 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any, Callable, Dict
 
-from agent import gpus, logs, ports, system, workloads
+from agent import bundle_hash, gpu, logs, ports, system, workloads
 from agent.errors import BAD_REQUEST, INTERNAL, UNKNOWN_METHOD, AgentError
+from agent.model_files import model_metadata
+from agent.runtimes import detect
 
 Handler = Callable[[Dict[str, Any]], Dict[str, Any]]
 
 
 def inventory(_params: Dict[str, Any]) -> Dict[str, Any]:
-    """`inventory`: GPUs, CPUs and memory."""
-    gpu_list = gpus.list_gpus()
+    """`inventory`: GPUs (with driver versions and discovery errors), CPUs, memory, runtime."""
+    found = gpu.discover()
     memory_total, memory_available = system.memory()
     return {
-        "gpus": gpu_list,
+        "gpus": found["gpus"],
+        "drivers": found["drivers"],
+        "gpu_errors": found["errors"],
         "cpu_count": system.cpu_count(),
         "memory_total": memory_total,
         "memory_available": memory_available,
+        "runtime": detect.default_runtime(),
     }
 
 
+def hello(params: Dict[str, Any]) -> Dict[str, Any]:
+    """`hello`: who and what this agent is, with the hash of its code and its pid."""
+    return {**system.hello(params), "code_hash": bundle_hash.code_hash(), "pid": os.getpid()}
+
+
 METHODS: Dict[str, Handler] = {
-    "hello": system.hello,
+    "hello": hello,
     "inventory": inventory,
     "allocate_port": ports.allocate,
     "start": workloads.start,
@@ -34,6 +45,7 @@ METHODS: Dict[str, Handler] = {
     "list": workloads.list_workloads,
     "read_log": logs.read_log,
     "path_info": system.path_info,
+    "model_metadata": model_metadata,
 }
 
 

@@ -21,6 +21,9 @@ SUPERVISOR_FILE = "supervisor.json"  # the supervisor's process record (agent.pr
 CHILD_FILE = "child.json"  # the workload process's record; it leads its own process group
 EXIT_CODE_FILE = "exit_code"  # written by the supervisor when the workload has exited
 PORT_FILE = "port"  # the port reserved for the workload (agent.ports)
+PREVIOUS_LOG_FILE = "log.1"  # the previous run's log (agent.log_rotation)
+LOG_META_SUFFIX = ".meta"  # beside a log: its id and the bytes the size cap dropped
+LOG_MAX_BYTES_ENV = "GPUSTACK_AGENT_LOG_MAX_BYTES"  # the size cap of a run's log
 
 WORKLOAD_ENV = "GPUSTACK_AGENT_WORKLOAD"
 """Set to the workload's name in its environment, so its processes can be told apart."""

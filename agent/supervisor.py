@@ -19,7 +19,7 @@ import subprocess
 import sys
 from typing import Any, Dict, List, Optional
 
-from agent import files, procs
+from agent import files, log_rotation, procs
 from agent.paths import (
     CHILD_FILE,
     EXIT_CODE_FILE,
@@ -64,9 +64,12 @@ def _child_env(spec: Dict[str, Any]) -> Dict[str, str]:
 def supervise(folder: str, spec: Dict[str, Any]) -> int:
     """Run the workload of `spec` to its end; the supervisor's own exit status."""
     files.write_json_atomic(os.path.join(folder, SUPERVISOR_FILE), procs.record(os.getpid()))
+    if not spec.get("continue_log"):  # a container's re-started log follower keeps the run's log
+        log_rotation.begin_run(folder)  # the last run's log becomes log.1
     log_fd = os.open(
         os.path.join(folder, LOG_FILE), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
     )
+    log_rotation.start_size_cap(folder, log_fd)
     argv: List[str] = list(spec["argv"])
     cwd: str = spec.get("cwd") or folder
     try:

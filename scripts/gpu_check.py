@@ -74,6 +74,12 @@ def main() -> int:
             "simulated": gpu.get("simulated") is False,
         }
         problems += [f"GPU {row['index']}: {k} differs" for k, ok in checks.items() if not ok]
+    nvidia = agent.get("drivers", {}).get("nvidia", {})
+    print(f"agent drivers: {json.dumps(agent.get('drivers', {}))}")
+    if agent.get("gpu_errors"):
+        print(f"agent GPU errors: {agent['gpu_errors']}")
+    if smi and nvidia.get("driver") != smi[0]["driver_version"]:
+        problems.append(f"driver version differs: {nvidia.get('driver')} != nvidia-smi's")
     print("\n".join(problems) if problems else "agent and nvidia-smi agree")
     return 1 if problems else 0
 

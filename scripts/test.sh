@@ -11,7 +11,8 @@ export DEBIAN_FRONTEND=noninteractive
 echo "== system packages (openssh-server for the test workers, tmux for the terminal test)"
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    openssh-server openssh-client python3 python3-venv python3-pip procps tmux >/dev/null
+    openssh-server openssh-client python3 python3-venv python3-pip procps tmux \
+    podman runc uidmap slirp4netns fuse-overlayfs busybox-static >/dev/null  # container tests
 
 echo "== python packages"
 PYTHON="${PYTHON:-python3}"

@@ -92,7 +92,8 @@ def test_start_is_idempotent_by_name(start_agent: Callable[..., AgentProcess]) -
     other_agent = start_agent()  # a second agent on the same home sees the same workload
     third = other_agent.call("start", name="w-once", argv=SLEEPER)
     assert first["already_running"] is False
-    assert second == third == {"pid": first["pid"], "already_running": True}
+    assert first["runtime"] == "process"
+    assert second == third == {"pid": first["pid"], "already_running": True, "runtime": "process"}
     assert [w["name"] for w in agent.call("list")["instances"]] == ["w-once"]
     assert marked_processes("w-once") == [first["pid"]]
 
@@ -188,14 +189,18 @@ def test_workload_survives_the_agent(start_agent: Callable[..., AgentProcess]) -
     assert pid_alive(started["pid"])
 
 
-def test_restart_after_exit_appends_to_the_log(agent_proc: AgentProcess) -> None:
+def test_restart_after_exit_starts_a_new_log_and_keeps_the_previous(
+    agent_proc: AgentProcess,
+) -> None:
     first = agent_proc.call("start", name="w-again", argv=py("print('one')"))
     wait_for(lambda: instance(agent_proc, "w-again")["state"] == "exited")
     second = agent_proc.call("start", name="w-again", argv=py("print('two')"))
     assert second["already_running"] is False
     assert second["pid"] != first["pid"]
     wait_for(lambda: instance(agent_proc, "w-again")["state"] == "exited")
-    assert log_text(agent_proc, "w-again") == "one\ntwo\n"
+    assert log_text(agent_proc, "w-again") == "two\n"
+    previous = agent_proc.call("read_log", name="w-again", offset=0, previous=True)
+    assert previous["data"] == "one\n"
     assert instance(agent_proc, "w-again")["exit_code"] == 0
 
 
@@ -221,3 +226,20 @@ def test_start_of_a_missing_program_fails(agent_proc: AgentProcess, tmp_path: Pa
         agent_proc.call("start", name="w-cwd", argv=SLEEPER, cwd=str(tmp_path / "no-dir"))
     assert caught.value.code == "start_failed"
     assert "no-dir" in caught.value.message
+
+
+def test_a_process_sees_only_its_gpus(agent_proc: AgentProcess) -> None:
+    show = py(
+        "import os, time\n"
+        "names = ('CUDA_VISIBLE_DEVICES', 'CUDA_DEVICE_ORDER', 'HIP_VISIBLE_DEVICES')\n"
+        "print(*[os.environ.get(n, '-') for n in names], flush=True)\n"
+        "time.sleep(60)"
+    )
+    agent_proc.call("start", name="w-nv", argv=show, gpus={"vendor": "nvidia", "indexes": [1, 3]})
+    assert wait_for(lambda: log_text(agent_proc, "w-nv")) == "1,3 PCI_BUS_ID -\n"
+    agent_proc.call("start", name="w-amd", argv=show, gpus={"vendor": "amd", "indexes": [0]})
+    assert wait_for(lambda: log_text(agent_proc, "w-amd")) == "- - 0\n"
+    with pytest.raises(AgentCallError) as caught:
+        agent_proc.call("start", name="w-bad", argv=show, gpus={"vendor": "tpu", "indexes": [0]})
+    assert caught.value.code == "bad_request" and "gpus.vendor" in caught.value.message
+    assert [w["name"] for w in agent_proc.call("list")["instances"]] == ["w-amd", "w-nv"]
