@@ -1,45 +1,37 @@
-"""Relaying an instance's log from its worker: the last lines, then what is appended."""
+"""Relaying an instance's log from its worker: the last lines, then what is appended.
+
+The agent finds the last N lines itself (`read_log` with `tail_lines`, a backwards scan), so a
+tail costs one call whatever the log's size. Offsets are the agent's logical offsets: they stay
+valid when the agent's size cap cuts the log. A follower that sees a new `log_id` (the instance's
+program was started again) says so and reads the new run's log from its start.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import NotFound, Store
 
 CHUNK = 256 * 1024
-TAIL_WINDOW = 1024 * 1024
 POLL_SECONDS = 0.25
+READ_TIMEOUT = 15.0
+NEW_RUN_NOTE = "\n[gpustack-tui: the instance's program was started again; its new log follows]\n"
 
 
-async def _read(sessions: SessionManager, worker: str, name: str, offset: int) -> dict:
-    return await sessions.call(
-        worker, "read_log", timeout=15.0, name=name, offset=offset, max_bytes=CHUNK
-    )
+class NoPreviousLog(LookupError):
+    """The instance's workload has no previous run's log (it was never started again)."""
 
 
-async def _start_offset(
-    sessions: SessionManager, worker: str, name: str, tail: int | None
-) -> tuple[int, str]:
-    """Where to start reading, and the tail text already read (when `tail` is given)."""
-    if tail is None:
-        return 0, ""
-    first = await _read(sessions, worker, name, 0)
-    size = int(first["size"])
-    offset = max(0, size - TAIL_WINDOW)
-    text = ""
-    while offset < size:
-        chunk = await _read(sessions, worker, name, offset)
-        if chunk["next_offset"] <= offset:
-            break
-        text += chunk["data"]
-        offset = int(chunk["next_offset"])
-    lines = text.splitlines(keepends=True)
-    if size > TAIL_WINDOW and lines:
-        lines = lines[1:]  # the window's first line is probably cut
-    return offset, "".join(lines[-tail:] if tail > 0 else [])
+async def _read(
+    sessions: SessionManager, worker: str, name: str, previous: bool, **params: Any
+) -> dict:
+    if previous:
+        params["previous"] = True
+    return await sessions.call(worker, "read_log", timeout=READ_TIMEOUT, name=name, **params)
 
 
 async def stream_log(
@@ -48,14 +40,33 @@ async def stream_log(
     instance: Instance,
     tail: int | None,
     follow: bool,
+    previous: bool = False,
 ) -> AsyncIterator[str]:
-    """Yield the log text; with `follow`, keep yielding until the instance is deleted."""
+    """Yield the log text (the last `tail` lines first, when given); with `follow`, keep
+    yielding until the instance is deleted. `previous` reads the last run's log, which is
+    complete: it is never followed. Raises `NoPreviousLog` before yielding when there is none."""
     worker = instance.worker or ""
     name = instance.workload_name
-    offset, text = await _start_offset(sessions, worker, name, tail)
-    yield text  # even when empty: a failing first read must surface before the stream starts
+    if tail is not None:
+        first = await _read(sessions, worker, name, previous, tail_lines=tail)
+    else:
+        first = await _read(sessions, worker, name, previous, offset=0, max_bytes=CHUNK)
+    if previous and not first.get("exists", True):
+        raise NoPreviousLog(name)
+    log_id = first.get("log_id")
+    offset = int(first["next_offset"])
+    # Yielded even when empty: a failing first read must surface before the stream starts.
+    yield first["data"]
+    follow = follow and not previous
     while True:
-        chunk = await _read(sessions, worker, name, offset)
+        chunk = await _read(sessions, worker, name, previous, offset=offset, max_bytes=CHUNK)
+        if chunk.get("log_id") != log_id:
+            # A new run: read its log from the start (this chunk came from our old offset).
+            if log_id:
+                yield NEW_RUN_NOTE
+            log_id = chunk.get("log_id")
+            offset = 0
+            continue
         next_offset = int(chunk["next_offset"])
         if chunk["data"]:
             yield chunk["data"]

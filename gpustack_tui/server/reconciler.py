@@ -6,6 +6,16 @@ Each pass (every second, or at once when woken by the API):
 3. create or remove instances to match replicas;
 4. place pending instances, start placed ones;
 5. stop workloads that no instance owns any more (deletes, scale-down) - the reap.
+
+Workers are asked concurrently, and a pass waits at most `LIST_WAIT` seconds for their answers:
+a slow worker's `list` goes on in the background (its answer serves a later pass), so one slow
+or dead worker never holds up the others. Its instances are left as they are meanwhile.
+
+When a worker's connection is lost, its instances become `unreachable`: they most likely still
+run (they outlive the agent and the SSH connection) and are re-adopted by name when the worker
+is back - the same process, never a duplicate. They are not rescheduled elsewhere: a worker
+that stays away would, after a grace period (GPUStack uses minutes; 10 would be our default),
+justify placing replacements, but that is not done yet: they stay unreachable until it returns.
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from typing import Any
 
 from gpustack_tui.domain.instance import WORKLOAD_PREFIX, Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
+from gpustack_tui.scheduler.scale_down import removal_order
 from gpustack_tui.server.health import HealthChecker
 from gpustack_tui.server.placement import place_instance
 from gpustack_tui.server.sessions import SessionManager
@@ -30,11 +41,11 @@ from gpustack_tui.server.workers.errors import WorkerError
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 10.0
+LIST_TIMEOUT = 30.0  # a `list` may queue behind a `stop` on the agent, which answers in order
+LIST_WAIT = 2.0  # how long one pass waits for the workers' `list` answers
 # A running instance is probed this often; a starting one on every pass.
 RUNNING_CHECK_SECONDS = 5.0
 _ACTIVE = (InstanceState.STARTING, InstanceState.RUNNING, InstanceState.UNREACHABLE)
-# Not running before running, newest before oldest: what scale-down removes first.
-_REMOVAL_ORDER = {InstanceState.RUNNING: 1}
 
 
 def new_instance_name(deployment: str) -> str:
@@ -55,6 +66,7 @@ class Reconciler:
         self._stopping: set[str] = set()
         self._tasks: set[asyncio.Task] = set()
         self._checked: dict[str, float] = {}
+        self._listing: dict[str, asyncio.Task] = {}
 
     def wake(self) -> None:
         """Run the next pass without waiting for the interval."""
@@ -87,26 +99,48 @@ class Reconciler:
 
     # -- 2: what runs where -----------------------------------------------------------------
 
+    async def _list_one(self, worker: str) -> dict[str, dict[str, Any]] | None:
+        try:
+            result = await self.sessions.call(worker, "list", timeout=LIST_TIMEOUT)
+        except WorkerError as exc:
+            log.warning("worker %s: list failed: %s", worker, exc.message)
+            return None
+        return {w["name"]: w for w in result.get("instances", [])}
+
     async def _list_workloads(self) -> dict[str, dict[str, dict[str, Any]]]:
-        ready = [w.name for w in self.store.list_workers() if w.state is WorkerState.READY]
-
-        async def one(worker: str) -> tuple[str, dict[str, dict[str, Any]] | None]:
-            try:
-                result = await self.sessions.call(worker, "list", timeout=10.0)
-            except WorkerError as exc:
-                log.warning("worker %s: list failed: %s", worker, exc.message)
-                return worker, None
-            return worker, {w["name"]: w for w in result.get("instances", [])}
-
-        answers = await asyncio.gather(*(one(w) for w in ready))
-        return {worker: found for worker, found in answers if found is not None}
+        """What runs on each ready worker that answered within `LIST_WAIT` (or since the last
+        pass); a worker still answering is left out of this pass."""
+        ready = {w.name for w in self.store.list_workers() if w.state is WorkerState.READY}
+        for worker in ready:
+            if worker not in self._listing:
+                self._listing[worker] = asyncio.create_task(self._list_one(worker))
+        waiting = [task for worker, task in self._listing.items() if worker in ready]
+        if waiting:
+            await asyncio.wait(waiting, timeout=LIST_WAIT)
+        answers: dict[str, dict[str, dict[str, Any]]] = {}
+        for worker, task in list(self._listing.items()):
+            if not task.done():
+                continue
+            del self._listing[worker]
+            if task.cancelled() or task.exception() is not None:
+                if not task.cancelled():
+                    log.error("worker %s: list failed", worker, exc_info=task.exception())
+                continue
+            found = task.result()
+            if found is not None and worker in ready:
+                answers[worker] = found
+        return answers
 
     async def _sync_instances(self, workloads: dict[str, dict[str, dict[str, Any]]]) -> None:
+        ready = {w.name for w in self.store.list_workers() if w.state is WorkerState.READY}
+        health: list[Any] = []
         for instance in self.store.list_instances():
             if instance.worker is None:
                 continue
             on_worker = workloads.get(instance.worker)
             if on_worker is None:
+                if instance.worker in ready:
+                    continue  # connected, but its answer is late: nothing learned this pass
                 if instance.state in (*_ACTIVE, InstanceState.SCHEDULED):
                     self._set(
                         instance,
@@ -130,7 +164,16 @@ class Reconciler:
                     f"the process exited with code {code}; see `gpustack-tui logs {instance.name}`",
                 )
             else:
-                await self._check_health(instance)
+                pid = workload.get("pid")
+                if isinstance(pid, int) and pid != instance.pid:
+                    instance = (
+                        self.store.set_instance_state(
+                            instance.name, instance.state, instance.state_message, pid=pid
+                        )
+                        or instance
+                    )
+                health.append(self._check_health(instance))
+        await asyncio.gather(*health)
 
     async def _check_health(self, instance: Instance) -> None:
         if instance.port is None:
@@ -170,11 +213,8 @@ class Reconciler:
                 )
             extra = len(instances) - spec.replicas
             if extra > 0:
-                ranked = sorted(
-                    instances,
-                    key=lambda i: (_REMOVAL_ORDER.get(i.state, 0), -i.created_at),
-                )
-                for instance in ranked[:extra]:
+                workers = {w.name: w for w in self.store.list_workers()}
+                for instance in removal_order(instances, workers)[:extra]:
                     self.store.delete_instance(instance.name)
 
     # -- 4: placement -----------------------------------------------------------------------
@@ -205,7 +245,7 @@ class Reconciler:
             await self.sessions.call(
                 worker,
                 "stop",
-                timeout=STOP_GRACE_SECONDS + 10,
+                timeout=STOP_GRACE_SECONDS + 20,
                 name=name,
                 grace_seconds=STOP_GRACE_SECONDS,
             )
@@ -230,6 +270,8 @@ class Reconciler:
         self.store.set_instance_state(instance.name, state, message)
 
     async def aclose(self) -> None:
-        """Wait briefly for stops in flight."""
+        """Wait briefly for stops in flight; stop waiting for lists."""
+        for task in self._listing.values():
+            task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)

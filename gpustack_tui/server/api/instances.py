@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.logs import stream_log
+from gpustack_tui.server.logs import NoPreviousLog, stream_log
 from gpustack_tui.server.store import NotFound
 from gpustack_tui.server.workers.errors import WorkerError
 
@@ -51,18 +51,27 @@ async def instance_logs(
     ctx: Context,
     tail: Annotated[int | None, Query(ge=0)] = None,
     follow: bool = False,
+    previous: bool = False,
 ) -> StreamingResponse:
-    """The instance's log as plain text; `follow=true` streams what is appended."""
+    """The instance's log as plain text; `follow=true` streams what is appended;
+    `previous=true` gives the log of its program's previous run (never followed)."""
     instance = _instance(ctx, name)
     if instance.worker is None:
         raise ApiException(
             409, "not_placed", f"instance {name} is not placed on a worker yet: no log"
         )
-    stream = stream_log(ctx.store, ctx.sessions, instance, tail, follow)
+    stream = stream_log(ctx.store, ctx.sessions, instance, tail, follow, previous)
     try:
         first = await anext(stream)
     except StopAsyncIteration:
         first = ""
+    except NoPreviousLog as exc:
+        raise ApiException(
+            404,
+            "no_previous_log",
+            f"instance {name} has no previous log: its program has not been started again "
+            "on its worker; leave out --previous for the current log",
+        ) from exc
     except WorkerError as exc:
         raise ApiException(502, exc.code, f"cannot read the log: {exc.message}") from exc
 

@@ -3,7 +3,8 @@
 The bundle is the installed `agent` package (`*.py` files and PROTOCOL.md, found without
 importing the package), plus `pynvml.py` beside it when the server has pynvml: the agent can
 then use NVML on a worker where nothing is installed. The hash covers every file's relative
-path and bytes, so any change to the agent gives a new folder on the workers.
+path and bytes, so any change to the agent gives a new folder on the workers; the agent computes
+the same hash of its own files (agent/bundle_hash.py) and reports it in `hello`.
 """
 
 from __future__ import annotations
@@ -59,13 +60,14 @@ def collect_bundle(package_dir: Path | None = None, include_pynvml: bool = True)
     """Read the agent's files (and pynvml's) and hash them."""
     root = package_dir or agent_package_dir()
     files: list[BundleFile] = []
-    for path in sorted(root.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts:
+    for path in root.rglob("*"):
+        if not path.is_file() or "__pycache__" in path.relative_to(root).parts:
             continue
         if path.suffix != ".py" and path.name != "PROTOCOL.md":
             continue
         relative = f"{AGENT_PACKAGE}/{path.relative_to(root).as_posix()}"
         files.append(BundleFile(relative, path.read_bytes()))
+    files.sort(key=lambda item: item.relative)  # the agent hashes in this order (bundle_hash)
     if not any(f.relative == f"{AGENT_PACKAGE}/__main__.py" for f in files):
         raise RuntimeError(f"the agent package at {root} has no __main__.py; cannot run it")
     nvml = pynvml_file() if include_pynvml else None

@@ -8,15 +8,18 @@ Errors are `WorkerError`s (see errors.py); `ValueError` for a malformed destinat
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from gpustack_tui.config import Paths
 from gpustack_tui.server.workers.destination import LocalTarget, parse_destination
-from gpustack_tui.server.workers.errors import AgentError
+from gpustack_tui.server.workers.errors import AgentError, AgentSetupFailed
 from gpustack_tui.server.workers.known_hosts import KnownHosts
 from gpustack_tui.server.workers.rpc import AgentConnection
 from gpustack_tui.server.workers.transport import AgentTransport, LocalTransport, SshTransport
+
+log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 HELLO_TIMEOUT = 30.0
@@ -65,13 +68,38 @@ def open_worker(
         connect_timeout=connect_timeout,
         known_hosts=known_hosts,
     )
+    connection, hello = _start_agent(transport)
+    if isinstance(transport, SshTransport) and _code_hash(hello) != transport.bundle_digest:
+        # The folder named after our bundle's hash holds other code (edited there, or a
+        # half-replaced copy): upload it again and restart the agent from it.
+        log.warning(
+            "the agent code on %s has hash %s, not this server's %s: uploading it again",
+            transport.label,
+            _code_hash(hello) or "(none)",
+            transport.bundle_digest,
+        )
+        connection.close()
+        transport = make_transport(
+            destination,
+            paths,
+            identity_file=identity_file,
+            accept_fingerprint=accept_fingerprint,
+            ssh_config_path=ssh_config_path,
+            connect_timeout=connect_timeout,
+            known_hosts=known_hosts,
+        )
+        assert isinstance(transport, SshTransport)
+        transport.force_upload = True
+        connection, hello = _start_agent(transport)
+        if _code_hash(hello) != transport.bundle_digest:
+            connection.close()
+            raise AgentSetupFailed(
+                "code_mismatch",
+                f"the agent code uploaded to {transport.label} under {transport.remote_dir} "
+                f"still hashes to {_code_hash(hello) or '(none)'}, not {transport.bundle_digest}: "
+                "check that the folder is writable and that nothing rewrites it",
+            )
     try:
-        connection = AgentConnection(transport)
-    except BaseException:
-        transport.close()
-        raise
-    try:
-        hello = connection.call("hello", timeout=HELLO_TIMEOUT)
         check_hello(hello, transport.label)
     except BaseException:
         connection.close()
@@ -79,13 +107,46 @@ def open_worker(
     return connection, hello, transport.address
 
 
+def _start_agent(transport: AgentTransport) -> tuple[AgentConnection, dict[str, Any]]:
+    """Open the transport and say hello; the connection and the hello result."""
+    try:
+        connection = AgentConnection(transport)
+    except BaseException:
+        transport.close()
+        raise
+    try:
+        hello = connection.call("hello", timeout=HELLO_TIMEOUT)
+    except BaseException:
+        connection.close()
+        raise
+    return connection, hello if isinstance(hello, dict) else {}
+
+
+def _code_hash(hello: dict[str, Any]) -> str:
+    return str(hello.get("code_hash") or "")
+
+
+def protocol_major(protocol: Any) -> int | None:
+    """The major version of a `hello`'s protocol: `1`, `"1"` and `"1.2"` are all 1."""
+    if isinstance(protocol, bool):
+        return None
+    if isinstance(protocol, int):
+        return protocol
+    if isinstance(protocol, str):
+        head = protocol.split(".", 1)[0]
+        return int(head) if head.isdigit() else None
+    return None
+
+
 def check_hello(hello: Any, label: str) -> None:
-    """Raise `AgentError("protocol_mismatch", ...)` unless the agent speaks our protocol."""
+    """Raise `AgentError("protocol_mismatch", ...)` unless the agent speaks our protocol's
+    major version (additions that old peers can ignore keep the major version)."""
     protocol = hello.get("protocol") if isinstance(hello, dict) else None
-    if protocol != PROTOCOL_VERSION:
+    if protocol_major(protocol) != PROTOCOL_VERSION:
         raise AgentError(
             "protocol_mismatch",
-            f"the agent on {label} speaks protocol {protocol!r}, this server speaks "
-            f"{PROTOCOL_VERSION}: the agent code on the worker does not match this server "
-            "(reinstall gpustack-tui, then reconnect the worker)",
+            f"incompatible agent on {label}: it speaks protocol {protocol!r}, this server "
+            f"speaks {PROTOCOL_VERSION}. The agent code there does not match this server: "
+            "reinstall the same gpustack-tui version on the head node, then reconnect the "
+            "worker (its agent is uploaded again)",
         )

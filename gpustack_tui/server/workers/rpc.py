@@ -23,7 +23,7 @@ from collections import deque
 from typing import Any
 
 from gpustack_tui.server.workers.errors import AgentError, AgentUnreachable
-from gpustack_tui.server.workers.transport import AgentTransport, ReadableStream
+from gpustack_tui.server.workers.transport import AgentTransport, ReadableStream, WritableStream
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,9 @@ class AgentConnection:
             self._dead_event.set()
         for future in pending:
             _settle(future, exception=AgentUnreachable(self._dead_message))
+        # Closed here, not left to the garbage collector: paramiko's file objects complain
+        # (noisily, on stderr) when finalized after their channel is gone.
+        _close_quietly(self._stdin)
         try:
             self.transport.close()
         except Exception:  # best effort: the connection is already gone
@@ -226,7 +229,7 @@ class AgentConnection:
         while status is None and time.monotonic() < deadline:
             time.sleep(0.02)
             status = self.transport.exit_status()
-        text = f"lost the agent on {self.label}: {reason}"
+        text = f"lost the agent on {self.label}: {self.transport.failure() or reason}"
         if status is not None:
             text += f" (exit status {status})"
         tail = list(self._stderr_tail)[-STDERR_LINES_SHOWN:]
@@ -254,7 +257,7 @@ def _settle(
         pass
 
 
-def _close_quietly(stream: ReadableStream) -> None:
+def _close_quietly(stream: ReadableStream | WritableStream) -> None:
     """Close a stream this module finished reading, ignoring errors."""
     with contextlib.suppress(Exception):  # already closed, or the connection is gone
         stream.close()

@@ -7,6 +7,7 @@ is the host on which the worker's instances are reached.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from gpustack_tui.server.workers import upload
 from gpustack_tui.server.workers.bundle import agent_package_dir, collect_bundle
 from gpustack_tui.server.workers.destination import SshTarget
 from gpustack_tui.server.workers.errors import AgentSetupFailed, WorkerUnreachable
+from gpustack_tui.server.workers.keepalive import KeepaliveMonitor, keepalive_interval
 from gpustack_tui.server.workers.known_hosts import KnownHosts, fingerprint
 from gpustack_tui.server.workers.ssh_connect import connect_client
 
@@ -50,6 +52,30 @@ class AgentStreams:
     stderr: ReadableStream
 
 
+class ChannelWriter:
+    """The agent's stdin over an SSH channel: each write goes straight to the channel.
+
+    Not paramiko's `makefile_stdin`: its file object flushes in `__del__`, and when the garbage
+    collector finalizes its buffer first, that fails with a traceback on stderr.
+    """
+
+    def __init__(self, channel: paramiko.Channel) -> None:
+        self._channel = channel
+
+    def write(self, data: bytes, /) -> int:
+        """Send all of `data` (blocks while the channel's window is full)."""
+        self._channel.sendall(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: writes are not buffered."""
+
+    def close(self) -> None:
+        """Send EOF: the agent exits when its stdin ends."""
+        with contextlib.suppress(Exception):  # the channel may be gone already
+            self._channel.shutdown_write()
+
+
 class AgentTransport(ABC):
     """Starts one agent process and owns whatever carries its streams."""
 
@@ -66,6 +92,10 @@ class AgentTransport(ABC):
 
     def exit_status(self) -> int | None:
         """The agent's exit status once it has exited, else None."""
+        return None
+
+    def failure(self) -> str | None:
+        """Why the transport itself gave up on the connection (e.g. keepalives unanswered)."""
         return None
 
     def __enter__(self) -> AgentTransport:
@@ -87,6 +117,7 @@ class SshTransport(AgentTransport):
         *,
         identity_file: str | None = None,
         known_hosts: KnownHosts | None = None,
+        keepalive_seconds: float | None = None,
     ) -> None:
         self.target = target
         self.paths = paths
@@ -96,16 +127,21 @@ class SshTransport(AgentTransport):
         self.known_hosts = known_hosts or KnownHosts(paths.known_hosts)
         self.address = target.host
         self.label = target.label
+        self.keepalive_seconds = keepalive_seconds or keepalive_interval()
+        self.force_upload = False  # upload even when the folder looks complete (hash mismatch)
         self.uploaded = False  # whether the last open() had to upload the agent
+        self.bundle_digest = ""  # the hash of the agent code this server ships
         self.remote_dir = ""  # the folder holding agent/ on the worker
         self.host_key_fingerprint = ""
         self._client: paramiko.SSHClient | None = None
         self._channel: paramiko.Channel | None = None
         self._streams: AgentStreams | None = None
+        self._monitor: KeepaliveMonitor | None = None
         self._lock = threading.Lock()
 
     def open(self) -> AgentStreams:
-        """Connect, upload the agent if this version is not there yet, and start it."""
+        """Connect, upload the agent if this version is not there yet, and start it; then
+        probe the connection with keepalives (see keepalive.py)."""
         with self._lock:
             if self._streams is not None:
                 return self._streams
@@ -122,6 +158,9 @@ class SshTransport(AgentTransport):
                 client.close()
                 raise
             self._client = client
+            ssh = client.get_transport()
+            if ssh is not None:
+                self._monitor = KeepaliveMonitor(ssh, self.label, self.keepalive_seconds).start()
             return self._streams
 
     def _start(self, client: paramiko.SSHClient) -> AgentStreams:
@@ -131,8 +170,11 @@ class SshTransport(AgentTransport):
         self.host_key_fingerprint = fingerprint(transport.get_remote_server_key())
         info = upload.probe(client, self.label, self.connect_timeout)
         bundle = collect_bundle()
+        self.bundle_digest = bundle.digest
         self.remote_dir = upload.code_dir(info, bundle)
-        self.uploaded = upload.ensure_uploaded(client, bundle, self.remote_dir, self.label)
+        self.uploaded = upload.ensure_uploaded(
+            client, bundle, self.remote_dir, self.label, force=self.force_upload
+        )
         try:
             channel = transport.open_session(timeout=self.connect_timeout)
             channel.exec_command(upload.agent_command(self.remote_dir))
@@ -140,7 +182,7 @@ class SshTransport(AgentTransport):
             raise WorkerUnreachable(f"cannot start the agent on {self.label}: {exc}") from exc
         self._channel = channel
         return AgentStreams(
-            stdin=channel.makefile_stdin("wb"),
+            stdin=ChannelWriter(channel),
             stdout=channel.makefile("rb"),
             stderr=channel.makefile_stderr("rb"),
         )
@@ -152,12 +194,18 @@ class SshTransport(AgentTransport):
             return channel.recv_exit_status()
         return None
 
+    def failure(self) -> str | None:
+        """Set when the keepalive monitor found the connection dead and closed it."""
+        return self._monitor.dead_reason if self._monitor is not None else None
+
     def close(self) -> None:
         """Close the channel (the agent sees EOF) and the SSH connection."""
         with self._lock:
             channel, client = self._channel, self._client
             self._channel = self._client = None
             self._streams = None
+            if self._monitor is not None:
+                self._monitor.stop()
         if channel is not None:
             channel.close()
         if client is not None:

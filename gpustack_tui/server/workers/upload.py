@@ -86,9 +86,17 @@ def code_dir(info: RemoteInfo, bundle: AgentBundle) -> str:
 
 
 def ensure_uploaded(
-    client: paramiko.SSHClient, bundle: AgentBundle, directory: str, label: str
+    client: paramiko.SSHClient,
+    bundle: AgentBundle,
+    directory: str,
+    label: str,
+    force: bool = False,
 ) -> bool:
-    """Upload the bundle into `directory` unless already complete; True when it uploaded."""
+    """Upload the bundle into `directory` unless already complete; True when it uploaded.
+
+    `force` uploads every file again and deletes agent code files the bundle does not have:
+    for a folder whose files no longer hash to its name (someone edited the copy there).
+    """
     marker = posixpath.join(directory, "agent", COMPLETE_MARKER)
     try:
         sftp = client.open_sftp()
@@ -99,9 +107,13 @@ def ensure_uploaded(
             "enabled in the worker's sshd_config?",
         ) from exc
     try:
-        if _exists(sftp, marker):
+        if not force and _exists(sftp, marker):
             return False
         log.info("uploading the agent to %s:%s", label, directory)
+        if force:
+            with contextlib.suppress(FileNotFoundError):
+                sftp.remove(marker)
+            _remove_strays(sftp, directory, {item.relative for item in bundle.files})
         for item in bundle.files:
             _put(sftp, posixpath.join(directory, item.relative), item.data)
         _put(sftp, marker, bundle.digest.encode("ascii") + b"\n")
@@ -131,6 +143,29 @@ def _exists(sftp: paramiko.SFTPClient, path: str) -> bool:
             return False
         raise
     return True
+
+
+def _is_code(name: str) -> bool:
+    return name.endswith(".py") or name == "PROTOCOL.md"
+
+
+def _remove_strays(sftp: paramiko.SFTPClient, directory: str, keep: set[str]) -> None:
+    """Delete agent code files under `directory` that are not in `keep` (relative paths)."""
+    pending = [""]
+    while pending:
+        relative = pending.pop()
+        try:
+            entries = sftp.listdir_attr(posixpath.join(directory, relative) or directory)
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            child = posixpath.join(relative, entry.filename) if relative else entry.filename
+            if stat.S_ISDIR(entry.st_mode or 0):
+                if entry.filename != "__pycache__":
+                    pending.append(child)
+            elif _is_code(entry.filename) and child not in keep:
+                log.info("removing %s/%s: not part of the agent", directory, child)
+                sftp.remove(posixpath.join(directory, child))
 
 
 def _makedirs(sftp: paramiko.SFTPClient, directory: str) -> None:

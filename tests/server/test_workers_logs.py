@@ -1,0 +1,154 @@
+"""Instance logs relayed from the worker: `?tail=N` (the agent's backwards scan), `?previous=true`
+(the previous run's log), and a follower that crosses into a new run. A real server, its local
+worker's real agent, the HTTP API, the client and the CLI."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from gpustack_tui.client import ApiError
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import Instance
+from tests.agent.conftest import AgentProcess
+from tests.fixtures.server import RunningServer
+
+PROGRAM = (
+    "import sys, time\n"
+    "for i in range(5000):\n"
+    "    print(sys.argv[1], 'line', i)\n"
+    "sys.stdout.flush()\n"
+    "time.sleep(120)\n"
+)
+
+
+def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def placed(server: RunningServer, tmp_path: Any) -> Instance:
+    """One instance of a program that prints 5,000 lines, placed on the local worker."""
+    client = server.client()
+    client.add_worker("local", "local")
+    script = tmp_path / "chatty.py"  # a file: braces in a command line are placeholders
+    script.write_text(PROGRAM)
+    command = f"{sys.executable} {script} first"
+    spec = {
+        "name": "chatty",
+        "source": {"local_path": str(tmp_path)},
+        "backend": "custom",
+        "advanced": {"command": command, "vram_claim_gib": 0, "allow_cpu_offloading": True},
+    }
+    client.create_deployment(DeploymentSpec.model_validate(spec))
+
+    def started() -> Instance | None:
+        instances = client.list_instances()
+        return instances[0] if instances and instances[0].pid else None
+
+    instance = wait_for("the instance to start", started)
+    wait_for("its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1))
+    return instance
+
+
+def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gpustack_tui", *args],
+        env=server.cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def start_again(server: RunningServer, instance: Instance, tag: str) -> None:
+    """End the instance's program and start its workload anew, as a restart does."""
+    os.kill(instance.pid or 0, signal.SIGKILL)
+    agent = AgentProcess(server.paths.local_agent_home)
+    try:
+        workload = instance.workload_name
+
+        def exited() -> bool:
+            listed = agent.call("list")["instances"]
+            return next(w for w in listed if w["name"] == workload)["state"] == "exited"
+
+        wait_for("the program to exit", exited)
+        agent.call("start", name=workload, argv=[sys.executable, "-c", PROGRAM, tag])
+    finally:
+        agent.close()
+
+
+def test_tail_and_previous(server: RunningServer, placed: Instance) -> None:
+    client = server.client()
+    assert client.read_logs(placed.name, tail=3) == (
+        "first line 4997\nfirst line 4998\nfirst line 4999\n"
+    )
+    assert client.read_logs(placed.name, tail=0) == ""
+    assert client.read_logs(placed.name).count("\n") == 5000
+
+    with pytest.raises(ApiError) as caught:
+        client.read_logs(placed.name, previous=True)
+    assert caught.value.code == "no_previous_log"
+    assert "has no previous log" in caught.value.message
+    refused = cli(server, "logs", placed.name, "--previous", "--follow")
+    assert refused.returncode == 2 and "leave out --follow" in refused.stderr
+
+    start_again(server, placed, "second")
+    wait_for("the new run's log", lambda: "second line 4999" in client.read_logs(placed.name))
+    assert client.read_logs(placed.name, tail=1) == "second line 4999\n"
+    previous = client.read_logs(placed.name, previous=True)
+    assert previous.startswith("first line 0\n") and previous.endswith("first line 4999\n")
+    assert client.read_logs(placed.name, previous=True, tail=2) == (
+        "first line 4998\nfirst line 4999\n"
+    )
+    printed = cli(server, "logs", placed.name, "--previous", "--tail", "1")
+    assert (printed.returncode, printed.stdout) == (0, "first line 4999\n")
+
+
+def test_a_follower_crosses_into_the_new_run(server: RunningServer, placed: Instance) -> None:
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "gpustack_tui", "logs", placed.name, "--follow", "--tail", "1"],
+        env=server.cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    seen = b""
+
+    def read_until(text: bytes, timeout: float = 30.0) -> None:
+        nonlocal seen
+        assert follower.stdout is not None
+        deadline = time.monotonic() + timeout
+        while text not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, f"never saw {text!r} in {seen[-500:]!r}"
+            if select.select([follower.stdout], [], [], left)[0]:
+                chunk = os.read(follower.stdout.fileno(), 65536)
+                assert chunk, f"the follower ended: {seen[-500:]!r}"
+                seen += chunk
+
+    try:
+        read_until(b"first line 4999\n")
+        start_again(server, placed, "again")
+        read_until(b"again line 4999\n")
+    finally:
+        follower.kill()
+        follower.wait()
+    text = seen.decode()
+    assert text.startswith("first line 4999\n")
+    assert "the instance's program was started again; its new log follows" in text
+    # The new run's log is read from its start, once.
+    assert text.count("again line 0\n") == 1 and text.count("again line 4999\n") == 1
