@@ -1,0 +1,1 @@
+"""Resource estimation: ModelMetadata + backend + GPUs -> what a replica claims. Pure."""

@@ -1,0 +1,1 @@
+"""Model sources: Hugging Face, ModelScope and local paths -> ModelMetadata, search, cached."""
