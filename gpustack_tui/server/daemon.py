@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import errno
 import fcntl
 import json
@@ -10,13 +12,16 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
 from gpustack_tui.config import Paths
 from gpustack_tui.domain.worker import Worker
-from gpustack_tui.server.app import create_app
+from gpustack_tui.server.app import InferenceParts, create_app, create_inference_app
 from gpustack_tui.server.auth import ensure_token
 from gpustack_tui.server.context import ServerContext
 from gpustack_tui.server.reconciler import Reconciler
@@ -44,7 +49,61 @@ def _lock(paths: Paths) -> int:
     return fd
 
 
-def _check_port(host: str, port: int) -> None:
+@dataclass(frozen=True)
+class InferenceListener:
+    """Where the inference routes listen when not beside the management API, and their TLS."""
+
+    host: str
+    port: int
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    def check(self) -> None:
+        """ServerError unless the address is free and the certificate and key are readable."""
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ServerError("TLS needs both --tls-cert and --tls-key")
+        for path in (self.tls_cert, self.tls_key):
+            if path is not None and not os.access(path, os.R_OK):
+                raise ServerError(f"cannot read {path}: give a readable PEM file")
+        _check_port(self.host, self.port, flag="--inference-port")
+
+    @property
+    def url(self) -> str:
+        """The base URL applications use."""
+        return _url(self.host, self.port, "https" if self.tls_cert else "http")
+
+
+class _Follower(uvicorn.Server):
+    """A second listener: its leader handles the signals and tells it to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _Leader(uvicorn.Server):
+    """The management listener: a SIGTERM/SIGINT stops its followers with it."""
+
+    followers: tuple[uvicorn.Server, ...] = ()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        for follower in self.followers:
+            follower.should_exit = True
+            follower.force_exit = follower.force_exit or self.force_exit
+
+
+async def _serve_all(leader: _Leader, follower: uvicorn.Server) -> None:
+    """Both listeners on one loop; when either stops, the other stops too."""
+    leader.followers = (follower,)
+    tasks = [asyncio.ensure_future(leader.serve()), asyncio.ensure_future(follower.serve())]
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    leader.should_exit = follower.should_exit = True
+    for task in tasks:
+        await task
+
+
+def _check_port(host: str, port: int, flag: str = "--port") -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -53,20 +112,35 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise ServerError(
-                    f"port {port} on {host} is in use: choose another with --port"
+                    f"port {port} on {host} is in use: choose another with {flag}"
                 ) from exc
             raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
         shown = "127.0.0.1"
-    return f"http://{shown}:{port}"
+    return f"{scheme}://{shown}:{port}"
 
 
-def run_server(paths: Paths, host: str, port: int, add_local_worker: bool = True) -> None:
-    """Serve until SIGTERM/SIGINT. Instances keep running after the server stops."""
+def run_server(
+    paths: Paths,
+    host: str,
+    port: int,
+    add_local_worker: bool = True,
+    *,
+    inference: InferenceListener | None = None,
+    upstream_timeout: float | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT. Instances keep running after the server stops.
+
+    With `inference`, the inference routes (/v1, /model/proxy) listen there instead, on a second
+    uvicorn server in this process and on the same event loop, and the management API stays on
+    `host`: two apps on two sockets, so no request can reach the management API through the
+    network-facing address whatever its Host header says. `upstream_timeout` (seconds) bounds
+    the wait for an instance's answer (504 after it); None waits as long as the instance thinks.
+    """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -75,6 +149,8 @@ def run_server(paths: Paths, host: str, port: int, add_local_worker: bool = True
     lock = _lock(paths)
     try:
         _check_port(host, port)
+        if inference is not None:
+            inference.check()
         token = ensure_token(paths)
         store = Store(paths.database)
         if store.created and add_local_worker:
@@ -82,12 +158,50 @@ def run_server(paths: Paths, host: str, port: int, add_local_worker: bool = True
             log.info("new installation: the head node is the worker 'local'")
         sessions = SessionManager(store, paths)
         context = ServerContext(paths, store, sessions, Reconciler(store, sessions), token)
-        app = create_app(context, on_shutdown=lambda: _forget_server_file(paths))
+        parts = InferenceParts.for_context(context, upstream_timeout)
+        app = create_app(
+            context,
+            on_shutdown=lambda: _forget_server_file(paths),
+            inference=parts,
+            serve_inference=inference is None,
+        )
         url = _url(host, port)
-        paths.server_file.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+        endpoint = inference.url if inference is not None else url
+        paths.server_file.write_text(
+            json.dumps({"url": url, "pid": os.getpid(), "inference_url": endpoint})
+        )
         log.info("serving %s (data dir %s)", url, paths.data_dir)
-        config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
-        uvicorn.Server(config).run()
+        served = parts.fast(app) if inference is None else app
+        # proxy_headers off: nothing sits in front of this server, and the proxy passes the real
+        # peer on in X-Forwarded-For itself.
+        config = uvicorn.Config(
+            served,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            proxy_headers=False,
+        )
+        if inference is None:
+            uvicorn.Server(config).run()
+            return
+        log.info("inference routes on %s", inference.url)
+        second = uvicorn.Config(
+            parts.fast(create_inference_app(parts)),
+            host=inference.host,
+            port=inference.port,
+            log_level="info",
+            access_log=False,
+            proxy_headers=False,
+            ssl_certfile=inference.tls_cert,
+            ssl_keyfile=inference.tls_key,
+        )
+        factory = config.get_loop_factory()
+        loop = factory() if factory is not None else asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(_serve_all(_Leader(config), _Follower(second)))
+        finally:
+            loop.close()
     finally:
         _forget_server_file(paths)
         os.close(lock)

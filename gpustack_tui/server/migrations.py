@@ -26,6 +26,19 @@ STEPS: list[str] = [
     );
     CREATE INDEX instances_by_deployment ON instances(deployment);
     """,
+    # 2: API keys for the inference routes; only a SHA-256 of each key's secret is kept.
+    """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        secret_hash TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        expires_at REAL,
+        created_at REAL NOT NULL,
+        last_used_at REAL,
+        revoked_at REAL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(STEPS)

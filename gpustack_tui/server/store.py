@@ -266,3 +266,44 @@ class Store:
                 setattr(instance, key, value)
             self.save_instance(instance)
             return instance
+
+    # -- API keys ---------------------------------------------------------------------------
+
+    def change_count(self) -> int:
+        """A number that grows with every row written: caches compare it to know they are stale."""
+        return self._db.total_changes
+
+    def add_api_key(self, row: dict[str, object]) -> None:
+        """Insert an API key row (id, name, secret_hash, scope, expires_at, created_at);
+        AlreadyExists if the name is taken."""
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO api_keys (id, name, secret_hash, scope, expires_at, created_at)"
+                    " VALUES (:id, :name, :secret_hash, :scope, :expires_at, :created_at)",
+                    row,
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"an API key named {row['name']!r} already exists") from exc
+
+    def list_api_keys(self) -> list[dict[str, object]]:
+        """Every API key row (hashes included), oldest first."""
+        return [dict(r) for r in self._query("SELECT * FROM api_keys ORDER BY created_at, name")]
+
+    def revoke_api_key(self, name: str) -> None:
+        """Mark a key revoked (kept, so that its use is refused as revoked); NotFound if absent."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?",
+                (time.time(), name),
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"no API key named {name!r}")
+
+    def touch_api_keys(self, used: dict[str, float]) -> None:
+        """Record when keys were last used (key id -> unix time)."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
+                [(at, key_id) for key_id, at in used.items()],
+            )

@@ -13,7 +13,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from gpustack_tui.server.keys import KeyRing
 from gpustack_tui.server.proxy import Forwarder, ModelRoute, build_inference_router
+from gpustack_tui.server.proxy.fast_path import FastPath
+from gpustack_tui.server.store import Store
+from gpustack_tui.server.usage import UsageBook
 from tests.fixtures.backend import BackendProcess, start_backend
 from tests.proxy.support import Served, StaticRouteTable, serve
 
@@ -51,14 +55,21 @@ def shared_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[B
 
 @pytest.fixture
 def start_proxy(_stopping: list[Served]) -> Iterator[Callable[..., Proxy]]:
-    """Factory: `start_proxy(*routes, forwarder=None) -> Proxy`; stopped at teardown."""
+    """Factory: `start_proxy(*routes, forwarder=None, keys=None, usage=None) -> Proxy`, stopped at
+    teardown. Without `keys` the routes ask for no API key (routing tests)."""
     running: list[tuple[Served, httpx.Client]] = []
 
-    def start(*routes: ModelRoute, forwarder: Forwarder | None = None) -> Proxy:
+    def start(
+        *routes: ModelRoute,
+        forwarder: Forwarder | None = None,
+        keys: KeyRing | None = None,
+        usage: UsageBook | None = None,
+    ) -> Proxy:
         table = StaticRouteTable(*routes)
         if forwarder is None:
             app = FastAPI()
-            app.include_router(build_inference_router(table))
+            router = build_inference_router(table, keys=keys, usage=usage)
+            app.include_router(router)
         else:
             own = forwarder
 
@@ -69,8 +80,9 @@ def start_proxy(_stopping: list[Served]) -> Iterator[Callable[..., Proxy]]:
                 await own.aclose()
 
             app = FastAPI(lifespan=lifespan)
-            app.include_router(build_inference_router(table, own))
-        served = serve(app)
+            router = build_inference_router(table, own, keys=keys, usage=usage)
+            app.include_router(router)
+        served = serve(FastPath(app, router))  # as the server serves it
         client = httpx.Client(base_url=served.url, trust_env=False, timeout=10)
         running.append((served, client))
         return Proxy(served.url, table, client)
@@ -121,3 +133,17 @@ def garbage_upstream() -> Iterator[str]:
     stop.set()
     thread.join(timeout=2)
     sock.close()
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[Store]:
+    """A real state database in a temp dir."""
+    db = Store(tmp_path / "state.db")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def keyring(store: Store) -> KeyRing:
+    """API keys over the real `store`."""
+    return KeyRing(store)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from gpustack_tui.server.proxy import ModelRoute
 
@@ -47,7 +47,7 @@ class Served:
             self.thread.join(timeout=10)
 
 
-def serve(app: FastAPI) -> Served:
+def serve(app: ASGIApp) -> Served:
     """Serve `app` with real uvicorn (lifespan on) on a free port; returns once it is up."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -18,7 +18,13 @@ def test_models_lists_only_deployments_with_a_running_instance(start_proxy) -> N
     assert proxy.client.get("/v1/models").json() == {
         "object": "list",
         "data": [
-            {"id": "up", "object": "model", "created": 1700000000, "owned_by": "gpustack-tui"}
+            {
+                "id": "up",
+                "object": "model",
+                "created": 1700000000,
+                "owned_by": "gpustack-tui",
+                "category": "llm",
+            }
         ],
     }
     assert proxy.client.get("/v1/models/up").json()["id"] == "up"

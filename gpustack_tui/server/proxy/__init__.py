@@ -2,9 +2,12 @@
 
 Mount with::
 
-    app.include_router(build_inference_router(table))
+    router = build_inference_router(table, keys=key_ring, usage=usage_book)
+    app.include_router(router)
+    served = FastPath(app, router)  # the hot path, ahead of FastAPI's routing
 
-`table` is anything that satisfies `RouteTable`. Left without a `Forwarder`, the router owns one and
+`table` is anything that satisfies `RouteTable`; `keys` checks API keys (None only in tests of
+the routing alone). Left without a `Forwarder`, the router owns one and
 starts/closes it in its own lifespan, which FastAPI merges into the app's on `include_router`.
 Pass a `Forwarder` to manage it yourself (`await forwarder.start()` at startup,
 `await forwarder.aclose()` at shutdown).

@@ -91,3 +91,14 @@ def downstream_response_headers(raw: Iterable[tuple[bytes, bytes]]) -> RawHeader
     raw = [(name.lower(), value) for name, value in raw]
     dropped = _RESPONSE_DROPPED | _connection_listed(raw)
     return [(name, value) for name, value in raw if name not in dropped]
+
+
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The key a request carries: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    return None

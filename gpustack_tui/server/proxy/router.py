@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -13,39 +13,90 @@ from starlette.responses import JSONResponse, Response
 
 from gpustack_tui.server.proxy import errors
 from gpustack_tui.server.proxy.forwarder import Body, Forwarder
+from gpustack_tui.server.proxy.headers import presented_key
+from gpustack_tui.server.proxy.model_name import MODEL_HEADER, model_from_json, model_of
 from gpustack_tui.server.proxy.picker import RoundRobinPicker
 from gpustack_tui.server.proxy.routing import ModelRoute, RouteTable
+from gpustack_tui.server.usage import tokens_from_body
 
-OPENAI_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
-"""POST routes that read "model" from the JSON body and go to the same path upstream."""
+OPENAI_PATHS = (
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/rerank",
+    "/v1/audio/transcriptions",
+    "/v1/audio/translations",
+    "/v1/audio/speech",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/responses",
+)
+"""POST routes that go to the same path upstream, routed by the request's model."""
+
+ALIASES = {"/rerank": "/v1/rerank"}
+"""Paths some clients use, served as their /v1 twin."""
 
 PROXY_PREFIX = "/model/proxy"
 """The generic proxy's prefix, stripped before forwarding."""
 
-MODEL_HEADER = "X-GPUStack-Model"
-"""Names the deployment for the generic proxy (before the JSON body's "model")."""
-
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 OWNED_BY = "gpustack-tui"
+MAX_TRIES = 2
+"""An instance that refuses the connection is skipped once; then the error is the client's."""
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Grant(Protocol):
+    """What a key allows (see `gpustack_tui.server.keys.Grant`)."""
+
+    name: str
+
+    def allows(self, deployment: str) -> bool:
+        """Whether the key may reach `deployment`."""
+        ...
+
+
+class Authenticator(Protocol):
+    """Checks the key a request presents (see `gpustack_tui.server.keys.KeyRing`)."""
+
+    def authenticate(self, key: str | None) -> Grant:
+        """The key's grant; raises ProxyError 401 when it is missing or not valid."""
+        ...
+
+
+class UsageRecorder(Protocol):
+    """Counts finished requests (see `gpustack_tui.server.usage.UsageBook`)."""
+
+    def record(
+        self, deployment: str, key: str | None, *, status: int, seconds: float, tokens: Any = None
+    ) -> None:
+        """Count one request."""
+        ...
 
 
 def build_inference_router(
     table: RouteTable,
     forwarder: Forwarder | None = None,
     *,
+    keys: Authenticator | None,
     picker: RoundRobinPicker | None = None,
+    usage: UsageRecorder | None = None,
 ) -> APIRouter:
     """The inference routes, reading deployments from `table` on every request.
 
-    Serves `GET /v1/models` (and `GET /v1/models/{model}`), `POST /v1/chat/completions`,
-    `/v1/completions` and `/v1/embeddings`, and `/model/proxy/{path}` (any method). Errors are
-    JSON in the OpenAI shape `{"error": {"message", "type", "code"}}`.
+    Serves `GET /v1/models` (and `GET /v1/models/{model}`), the POST routes of `OPENAI_PATHS`,
+    and `/model/proxy/{path}` (any method). Errors are JSON in the OpenAI shape
+    `{"error": {"message", "type", "code"}}`.
+
+    `keys` checks the API key of every request (`Authorization: Bearer` or `X-API-Key`); it must
+    be given, and None (no keys at all) is for tests of the routing alone. `usage`, when given,
+    counts every request that names a deployment.
 
     Lifecycle: with `forwarder=None` the router creates its own `Forwarder` and starts/closes it
-    in the router's lifespan, which `app.include_router` merges into the app's lifespan (so it
-    runs under uvicorn, or `with TestClient(app)`). With a `forwarder` given, the caller owns it:
-    `await forwarder.start()` at startup and `await forwarder.aclose()` at shutdown.
-    `picker` defaults to a new `RoundRobinPicker`.
+    in the router's lifespan, which `app.include_router` merges into the app's lifespan. With a
+    `forwarder` given, the caller owns it. `picker` defaults to a new `RoundRobinPicker`.
     """
     owned = forwarder is None
     fwd = Forwarder() if forwarder is None else forwarder
@@ -62,49 +113,110 @@ def build_inference_router(
                 await fwd.aclose()
 
     router = APIRouter(tags=["inference"], lifespan=lifespan)
+    fast_paths: dict[str, Endpoint] = {}
 
-    async def forward(request: Request, route: ModelRoute, path: str, body: Body) -> Response:
-        if not route.upstreams:
-            raise errors.no_running_instance(route.name)
-        upstreams = rr.order(route.name, route.upstreams)
-        return await fwd.forward(
-            request, deployment=route.name, upstreams=upstreams, path=path, body=body
+    def authenticate(request: Request) -> Grant | None:
+        if keys is None:
+            return None
+        headers = request.headers
+        return keys.authenticate(
+            presented_key(headers.get("authorization"), headers.get("x-api-key"))
         )
 
+    def lookup(model: str, grant: Grant | None) -> ModelRoute:
+        route = table.lookup(model)
+        if route is None or (grant is not None and not grant.allows(route.name)):
+            raise errors.model_not_found(model)  # outside the key's scope reads as absent
+        return route
+
+    async def forward(
+        request: Request, route: ModelRoute, grant: Grant | None, path: str, body: Body, t0: float
+    ) -> Response:
+        if not route.upstreams:
+            raise errors.no_running_instance(route.name)
+        upstreams = rr.order(route.name, route.upstreams)[:MAX_TRIES]
+        key = grant.name if grant is not None else None
+        on_done = None
+        if usage is not None:
+
+            def on_done(status: int, captured: bytes, streamed: bool) -> None:
+                tokens = tokens_from_body(captured, streamed=streamed) if captured else None
+                usage.record(
+                    route.name, key, status=status, seconds=time.perf_counter() - t0, tokens=tokens
+                )
+
+        return await fwd.forward(
+            request,
+            deployment=route.name,
+            upstreams=upstreams,
+            path=path,
+            body=body,
+            on_done=on_done,
+        )
+
+    def failed(
+        exc: errors.ProxyError, route: ModelRoute | None, grant: Grant | None, t0: float
+    ) -> Response:
+        if usage is not None and route is not None:
+            key = grant.name if grant is not None else None
+            usage.record(route.name, key, status=exc.status_code, seconds=time.perf_counter() - t0)
+        return exc.to_response()
+
     @router.get("/v1/models")
-    async def list_models() -> JSONResponse:
-        """Deployments with at least one running instance, in the OpenAI list shape."""
-        data = [_model_object(r) for r in table.routes() if r.upstreams]
+    async def list_models(request: Request) -> Response:
+        """Deployments with at least one running instance that the key may use."""
+        try:
+            grant = authenticate(request)
+        except errors.ProxyError as exc:
+            return exc.to_response()
+        data = [
+            _model_object(r)
+            for r in table.routes()
+            if r.upstreams and (grant is None or grant.allows(r.name))
+        ]
         return JSONResponse({"object": "list", "data": data})
 
     @router.get("/v1/models/{model}")
-    async def get_model(model: str) -> JSONResponse:
-        """One deployment, if it has a running instance."""
-        route = table.lookup(model)
-        if route is None or not route.upstreams:
+    async def get_model(model: str, request: Request) -> Response:
+        """One deployment, if it has a running instance and the key may use it."""
+        try:
+            route = lookup(model, authenticate(request))
+        except errors.ProxyError as exc:
+            return exc.to_response()
+        if not route.upstreams:
             return errors.model_not_found(model).to_response()
         return JSONResponse(_model_object(route))
 
-    def openai_route(path: str) -> None:
+    def openai_route(path: str, upstream_path: str) -> None:
         async def endpoint(request: Request) -> Response:
-            body = await request.body()
+            t0 = time.perf_counter()
+            route = grant = None
             try:
-                model = _model_from_body(body)
-                route = _lookup(table, model)
-                return await forward(request, route, path, body)
+                grant = authenticate(request)
+                model, body = await model_of(request)
+                route = lookup(model, grant)
+                return await forward(request, route, grant, upstream_path, body, t0)
             except errors.ProxyError as exc:
-                return exc.to_response()
+                return failed(exc, route, grant, t0)
 
-        endpoint.__name__ = "openai_" + path.rsplit("/", 1)[-1]
-        endpoint.__doc__ = f"OpenAI `{path}`: routed by the body's model to the next instance."
-        router.add_api_route(path, endpoint, methods=["POST"])
+        endpoint.__name__ = "openai_" + path.removeprefix("/").replace("/", "_")
+        endpoint.__doc__ = f"OpenAI `{upstream_path}`: routed by the model to the next instance."
+        router.add_api_route(
+            path, endpoint, methods=["POST"], include_in_schema=path == upstream_path
+        )
+        fast_paths[path] = endpoint
 
     for path in OPENAI_PATHS:
-        openai_route(path)
+        openai_route(path, path)
+    for alias, path in ALIASES.items():
+        openai_route(alias, path)
 
     async def generic_proxy(request: Request) -> Response:
         """Any method: the deployment from X-GPUStack-Model or the body's model, prefix stripped."""
+        t0 = time.perf_counter()
+        route = grant = None
         try:
+            grant = authenticate(request)
             body: Body
             header = request.headers.get(MODEL_HEADER, "").strip()
             if header:
@@ -112,14 +224,16 @@ def build_inference_router(
                 body = request.stream() if _has_body(request) else b""
             else:
                 body = await request.body()
-                model = _model_from_body(body, generic=True)
-            route = _lookup(table, model)
+                model = model_from_json(body, generic=True)
+            route = lookup(model, grant)
             if not route.generic_proxy:
                 raise errors.generic_proxy_disabled(route.name)
-            return await forward(request, route, _proxied_path(request), body)
+            return await forward(request, route, grant, _proxied_path(request), body, t0)
         except errors.ProxyError as exc:
-            return exc.to_response()
+            return failed(exc, route, grant, t0)
 
+    router.fast_paths = fast_paths  # type: ignore[attr-defined]
+    router.generic_proxy = generic_proxy  # type: ignore[attr-defined]
     # One route per method: a multi-method route gives every method the same OpenAPI operation id.
     for method in PROXY_METHODS:
         name = f"generic_proxy_{method.lower()}"
@@ -137,33 +251,13 @@ def build_inference_router(
 
 
 def _model_object(route: ModelRoute) -> dict[str, Any]:
-    return {"id": route.name, "object": "model", "created": route.created, "owned_by": OWNED_BY}
-
-
-def _lookup(table: RouteTable, model: str) -> ModelRoute:
-    route = table.lookup(model)
-    if route is None:
-        raise errors.model_not_found(model)
-    return route
-
-
-def _model_from_body(body: bytes, *, generic: bool = False) -> str:
-    """The JSON body's "model", or a 400 saying what is wrong."""
-    where = f'the {MODEL_HEADER} header or the JSON body\'s "model"' if generic else '"model"'
-    try:
-        parsed = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        if generic:
-            raise errors.bad_request(
-                "model_required", f"name the deployment in {where} (the body is not JSON)"
-            ) from None
-        raise errors.bad_request("invalid_json", "the request body is not valid JSON") from None
-    model = parsed.get("model") if isinstance(parsed, dict) else None
-    if not isinstance(model, str) or not model.strip():
-        raise errors.bad_request(
-            "model_required", f"name the deployment in {where}: a non-empty string"
-        )
-    return model.strip()
+    return {
+        "id": route.name,
+        "object": "model",
+        "created": route.created,
+        "owned_by": OWNED_BY,
+        "category": route.category,
+    }
 
 
 def _has_body(request: Request) -> bool:
