@@ -56,6 +56,7 @@ class Instance(BaseModel):
     worker: str | None = None
     gpu_indexes: list[int] = Field(default_factory=list)
     vram_claim: int = Field(0, description="bytes claimed on each GPU in gpu_indexes")
+    ram_claim: int = Field(0, description="bytes of the worker's RAM claimed")
     port: int | None = None
     pid: int | None = None
     restart_count: int = 0

@@ -37,6 +37,7 @@ class Worker(BaseModel):
     transport: str = "ssh"
     address: str = "127.0.0.1"
     identity_file: str | None = None
+    cluster: str = "default"
     labels: dict[str, str] = Field(default_factory=dict)
     state: WorkerState = WorkerState.CONNECTING
     state_message: str = ""

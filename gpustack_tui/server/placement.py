@@ -6,9 +6,10 @@ import logging
 
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
-from gpustack_tui.estimate.claim import resource_request
-from gpustack_tui.scheduler.filters import labels_match, selector_text
-from gpustack_tui.scheduler.first_fit import NoFit, first_fit
+from gpustack_tui.scheduler.model import NoFit
+from gpustack_tui.scheduler.request import request_for
+from gpustack_tui.scheduler.schedule import place
+from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import NotFound, Store
 from gpustack_tui.server.workers.errors import WorkerError
@@ -45,27 +46,22 @@ async def place_instance(store: Store, sessions: SessionManager, instance: Insta
     except NotFound:
         return
     workers = store.list_workers()
-    selector = spec.scheduling.worker_selector
-    excluded = {
-        w.name: f"labels do not match the worker selector {selector_text(selector)}"
-        for w in workers
-        if not labels_match(w.labels, selector)
-    }
-    ready = [w.name for w in workers if w.state is WorkerState.READY and w.name not in excluded]
-    missing, size = await model_presence(sessions, ready, spec.source.value)
-    excluded.update(missing)
-    request = resource_request(spec, size)
-    result = first_fit(request, workers, store.list_instances(), excluded, placing=instance.name)
+    ready = [w.name for w in workers if w.state is WorkerState.READY]
+    excluded, size = await model_presence(sessions, ready, spec.source.value)
+    placed = placed_instances(store.list_instances(), skip=instance.name)
+    result = place(request_for(spec, size, excluded), worker_snapshots(workers, placed), placed)
     if isinstance(result, NoFit):
         if instance.state_message != result.message:
             store.set_instance_state(instance.name, InstanceState.PENDING, result.message)
         return
-    log.info("instance %s: placed on %s GPUs %s", instance.name, result.worker, result.gpu_indexes)
+    leader = result.leader
+    log.info("instance %s: placed on %s GPUs %s", instance.name, leader.worker, leader.gpus)
     store.set_instance_state(
         instance.name,
         InstanceState.SCHEDULED,
         "",
-        worker=result.worker,
-        gpu_indexes=list(result.gpu_indexes),
-        vram_claim=result.vram_claim,
+        worker=leader.worker,
+        gpu_indexes=list(leader.gpus),
+        vram_claim=max(leader.vram.values(), default=0),
+        ram_claim=leader.ram,
     )

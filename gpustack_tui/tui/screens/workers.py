@@ -17,6 +17,7 @@ from gpustack_tui.tui.presentation import (
 from gpustack_tui.tui.screens.add_worker import AddWorkerModal, AddWorkerRequest
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
+from gpustack_tui.tui.screens.labels import LabelsModal
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -54,6 +55,7 @@ class WorkersScreen(ServerScreen):
     BINDINGS = [
         Binding("a", "add", "Add worker", id="workers.add"),
         Binding("d,ctrl+d", "remove", "Remove", id="workers.remove"),
+        Binding("e", "labels", "Labels", id="workers.labels"),
         Binding("r", "refresh", "Refresh", id="workers.refresh"),
         Binding("escape", "back", "Back", id="back"),
         Binding("q", "app.quit", "Quit", id="quit"),
@@ -155,6 +157,24 @@ class WorkersScreen(ServerScreen):
             return
         super().request_failed(message)
         self.action_add(request, error.message)
+
+    def action_labels(self) -> None:
+        """Edit the selected worker's labels."""
+        worker = self.selected()
+        if worker is None:
+            self.status.error("no worker selected: press a to add one")
+            return
+        name = worker.name
+
+        def answered(labels: dict[str, str] | None) -> None:
+            if labels is not None:
+                self.request(
+                    f"saving the labels of {name}",
+                    lambda: self.client.set_worker_labels(name, labels),
+                    f"labels of {name} saved",
+                )
+
+        self.app.push_screen(LabelsModal(name, worker.labels), answered)
 
     def action_remove(self) -> None:
         """Forget the selected worker, after confirmation."""

@@ -1,0 +1,90 @@
+"""`gpustack-tui plan`: where a deployment's replicas would land, without starting anything."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from gpustack_tui.cli.common import EXIT_USAGE, AppContext, CliError, invalid_spec, pass_app
+from gpustack_tui.cli.files_cmd import load_documents, parse_specs
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.scheduler.cluster_file import ClusterFile
+from gpustack_tui.scheduler.report import plan_json, plan_lines
+from gpustack_tui.scheduler.request import request_for
+from gpustack_tui.scheduler.schedule import place_replicas
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}", EXIT_USAGE) from exc
+
+
+def _local_size(path: str) -> int:
+    """Bytes of a model path on this machine (0 when it is not here)."""
+    target = Path(path).expanduser()
+    if target.is_file():
+        return target.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(target):
+        for name in files:
+            try:
+                total += (Path(root) / name).stat().st_size
+            except OSError:
+                continue
+    return total
+
+
+def plan_on_file(spec: DeploymentSpec, cluster_path: str) -> dict:
+    """Place the spec's replicas on the cluster described by a cluster file."""
+    documents = load_documents(_read(cluster_path), cluster_path)
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise CliError(f"{cluster_path} must hold one mapping with workers and instances", 2)
+    try:
+        cluster = ClusterFile.model_validate(documents[0])
+    except ValidationError as exc:
+        raise invalid_spec(exc, cluster_path) from None
+    workers, placed = cluster.snapshot()
+    size = _local_size(spec.source.value) if spec.source.local_path else 0
+    results = place_replicas(request_for(spec, size, {}), workers, placed, spec.replicas)
+    return plan_json(results)
+
+
+@click.command("plan")
+@click.option(
+    "--deployment",
+    "deployment_file",
+    required=True,
+    metavar="FILE",
+    help="The deployment file (as for `apply -f`).",
+)
+@click.option(
+    "--cluster",
+    "cluster_file",
+    metavar="FILE",
+    help="Plan on the cluster this file describes instead of the live one.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def plan(app: AppContext, deployment_file: str, cluster_file: str | None, as_json: bool) -> None:
+    """Show where each replica would land, its GPUs and claims, or why nothing fits.
+
+    Nothing is started. Without --cluster the server plans on the live cluster.
+    """
+    specs = parse_specs(_read(deployment_file), deployment_file)
+    if len(specs) != 1:
+        raise CliError(f"{deployment_file} must hold exactly one deployment", EXIT_USAGE)
+    spec = specs[0]
+    result = plan_on_file(spec, cluster_file) if cluster_file else app.client().plan(spec)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for line in plan_lines(result):
+        click.echo(line)
+    if not all(r["fits"] for r in result["replicas"]):
+        raise SystemExit(1)
