@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gpustack_tui.domain.backend_params import flatten
 from gpustack_tui.domain.command import split_command
 
 PLACEHOLDERS = ("{model_path}", "{port}", "{model_name}", "{gpu_ids}", "{worker_ip}")
@@ -11,11 +12,18 @@ PLACEHOLDERS = ("{model_path}", "{port}", "{model_name}", "{gpu_ids}", "{worker_
 
 @dataclass(frozen=True)
 class LaunchPlan:
-    """What runs on one node: the image (None: a process), argv and the environment to add."""
+    """What runs on one node: the image (None: a process), argv, the environment to add, the
+    GPUs made visible, and a sidecar (vLLM's Ray head) when one runs beside it."""
 
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     image: str | None = None
+    gpus: tuple[int, ...] = ()
+    sidecar: LaunchPlan | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """`{"image", "argv", "env"}` as `plan --json` shows each node's launch."""
+        return {"image": self.image, "argv": list(self.argv), "env": dict(self.env)}
 
 
 def build_custom_plan(
@@ -23,15 +31,18 @@ def build_custom_plan(
     env: dict[str, str],
     model_path: str,
     model_name: str,
-    port: int,
+    port: int | None,
     gpu_indexes: tuple[int, ...] | list[int],
     worker_ip: str,
+    backend_parameters: list[str] | None = None,
 ) -> LaunchPlan:
     """Fill the placeholders in each word of the command (after splitting, so a path with spaces
-    stays one argument) and make only the placed GPUs visible."""
+    stays one argument), append the user's backend parameters, and make only the placed GPUs
+    visible."""
     values = {
         "{model_path}": model_path,
-        "{port}": str(port),
+        # No port yet (a dry run): the placeholder stays, to be filled at start.
+        "{port}": "{port}" if port is None else str(port),
         "{model_name}": model_name,
         "{gpu_ids}": ",".join(str(i) for i in gpu_indexes),
         "{worker_ip}": worker_ip,
@@ -41,6 +52,7 @@ def build_custom_plan(
         for placeholder, value in values.items():
             word = word.replace(placeholder, value)
         argv.append(word)
+    argv += flatten(backend_parameters or [])
     visible = ",".join(str(i) for i in gpu_indexes)
     full_env = {"CUDA_VISIBLE_DEVICES": visible, **env}
     return LaunchPlan(argv=argv, env=full_env)

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gpustack_tui.domain.backend_params import BackendParameterError, validate_for_backend
 from gpustack_tui.domain.command import split_command
 from gpustack_tui.domain.env import validate_env
 
@@ -139,6 +140,12 @@ class DeploymentSpec(_Strict):
 
     @model_validator(mode="after")
     def _custom_needs_command(self) -> DeploymentSpec:
+        try:
+            validate_for_backend(
+                self.advanced.backend_parameters, builtin=self.backend in BUILTIN_BACKENDS[:4]
+            )
+        except BackendParameterError as exc:
+            raise ValueError(str(exc)) from None
         if self.backend == "custom":
             if not (self.advanced.command or "").strip():
                 raise ValueError("the custom backend needs a command line (advanced.command)")
@@ -155,8 +162,4 @@ def unsupported_features(spec: DeploymentSpec) -> list[str]:
         reasons.append(f"backend {spec.backend!r} is not supported yet: use custom")
     if spec.performance.extended_kv_cache.enabled:
         reasons.append("extended KV cache is not supported yet")
-    if spec.advanced.backend_parameters:
-        reasons.append("backend_parameters are not supported yet by the custom backend")
-    if spec.scheduling.mode == "manual":
-        reasons.append("manual scheduling is not supported yet: use mode auto")
     return reasons

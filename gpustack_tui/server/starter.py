@@ -31,6 +31,7 @@ async def start_instance(
             port=port,
             gpu_indexes=instance.gpu_indexes,
             worker_ip=worker.address,
+            backend_parameters=spec.advanced.backend_parameters,
         )
         result = await sessions.call(
             worker.name,

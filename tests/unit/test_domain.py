@@ -91,6 +91,39 @@ def test_custom_plan_fills_placeholders_per_word() -> None:
     assert plan.env == {"CUDA_VISIBLE_DEVICES": "0,2", "A": "1"}
 
 
+def test_custom_plan_appends_backend_parameters_after_the_command() -> None:
+    # The reference's case 15: the user's flags follow the command line as given.
+    plan = build_custom_plan(
+        "python -m srv --model-path {model_path} --port {port}",
+        {},
+        "/models/x",
+        "m",
+        4000,
+        (),
+        "h",
+        backend_parameters=["--temperature", "0.2"],
+    )
+    assert plan.argv == [
+        "python",
+        "-m",
+        "srv",
+        "--model-path",
+        "/models/x",
+        "--port",
+        "4000",
+        "--temperature",
+        "0.2",
+    ]
+
+
+def test_backend_parameters_are_checked_in_the_spec() -> None:
+    with pytest.raises(ValidationError, match="quotes"):
+        make(advanced={"command": "x", "backend_parameters": ['--a "b']})
+    with pytest.raises(ValidationError, match="--port is set by gpustack-tui"):
+        make(backend="vllm", advanced={"backend_parameters": ["--port 9000"]})
+    assert make(advanced={"command": "x", "backend_parameters": ["--port 1"]})
+
+
 def test_user_env_wins_over_visible_devices() -> None:
     plan = build_custom_plan("x", {"CUDA_VISIBLE_DEVICES": "7"}, "/m", "n", 1, (0,), "h")
     assert plan.env["CUDA_VISIBLE_DEVICES"] == "7"
