@@ -12,8 +12,10 @@ from typing import Any
 import httpx
 
 from gpustack_tui.config import Paths, read_token, server_url
+from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance
+from gpustack_tui.domain.model import SearchHit
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import Worker
 
@@ -159,6 +161,10 @@ class Client:
         """Delete a deployment; its processes are stopped on the workers."""
         self._request("DELETE", f"/api/v1/deployments/{name}")
 
+    def plan(self, spec: DeploymentSpec) -> dict[str, Any]:
+        """Where the spec's replicas would land on the live cluster (nothing is started)."""
+        return self._request("POST", "/api/v1/plan", json=spec.model_dump(mode="json")).json()
+
     # -- instances --------------------------------------------------------------------------
 
     def list_instances(self) -> list[Instance]:
@@ -171,9 +177,12 @@ class Client:
         """Stop and forget one instance; the reconciler makes a new one if replicas ask for it."""
         self._request("DELETE", f"/api/v1/instances/{name}")
 
-    def read_logs(self, name: str, tail: int | None = None) -> str:
-        """An instance's log so far (the last `tail` lines when given)."""
-        params = {"tail": tail} if tail is not None else {}
+    def read_logs(self, name: str, tail: int | None = None, previous: bool = False) -> str:
+        """An instance's log so far (the last `tail` lines when given); with `previous`, the
+        log of its program's previous run."""
+        params: dict[str, Any] = {"tail": tail} if tail is not None else {}
+        if previous:
+            params["previous"] = "true"
         return self._request("GET", f"/api/v1/instances/{name}/logs", params=params).text
 
     def follow_logs(self, name: str, tail: int | None = None) -> Iterator[str]:
@@ -193,6 +202,48 @@ class Client:
             raise ServerUnavailable(
                 "server_unavailable", f"lost the log stream from {self.base_url}: {exc}"
             ) from exc
+
+    # -- API keys and usage -----------------------------------------------------------------
+
+    def list_keys(self) -> list[ApiKeyInfo]:
+        """Every inference API key (revoked and expired ones too), without secrets."""
+        return [ApiKeyInfo.model_validate(k) for k in self._request("GET", "/api/v1/keys").json()]
+
+    def create_key(
+        self,
+        name: str,
+        deployments: list[str] | None = None,
+        expires_in_days: float | None = None,
+    ) -> ApiKeyCreated:
+        """A new key; its `key` is shown this once and never again."""
+        body = ApiKeyCreate(name=name, deployments=deployments, expires_in_days=expires_in_days)
+        response = self._request("POST", "/api/v1/keys", json=body.model_dump())
+        return ApiKeyCreated.model_validate(response.json())
+
+    def revoke_key(self, name: str) -> None:
+        """Revoke a key: it stops working at once."""
+        self._request("DELETE", f"/api/v1/keys/{name}")
+
+    def usage(self) -> dict[str, Any]:
+        """Inference usage since the server started, per deployment, per key and per pair."""
+        return self._request("GET", "/api/v1/usage").json()
+
+    # -- models: metadata, estimate, search ---------------------------------------------------
+
+    def estimate(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST /estimate: `{metadata, gpu_source, estimate, minimum}` for a body of
+        {source: {huggingface|modelscope|local_path: str}, backend, gpus, gpu_memory,
+        backend_parameters, category, worker, revision, extended_kv_cache}. Reading a hub can
+        take a while, hence the longer timeout."""
+        return self._request("POST", "/api/v1/estimate", json=body, timeout=120.0).json()
+
+    def search_models(
+        self, query: str, source: str = "huggingface", limit: int = 20
+    ) -> list[SearchHit]:
+        """Hub models whose name contains `query`, most downloaded first."""
+        params = {"q": query, "source": source, "limit": limit}
+        found = self._request("GET", "/api/v1/models/search", params=params).json()
+        return [SearchHit.model_validate(hit) for hit in found]
 
 
 def _error_from(response: httpx.Response) -> ApiError:

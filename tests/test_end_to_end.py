@@ -147,10 +147,14 @@ def test_deploy_watch_query_and_delete_over_ssh(
 
     first = wait_for("two running instances", running_instances)
     assert {i.worker for i in first} == {"w1"}
-    # First fit: 10 GiB each, both fit on GPU 0 (24 GiB).
-    assert all(i.gpu_indexes == [0] and i.vram_claim == 10 * GIB for i in first)
+    # Spread (the default): the second replica avoids the GPU the first one took.
+    assert sorted(i.gpu_indexes[0] for i in first) == [0, 1]
+    assert all(i.vram_claim == 10 * GIB for i in first)
 
-    with httpx.Client(base_url=server.url, timeout=10) as http:
+    key = json.loads(cli(server, "keys", "create", "e2e-app", "--json").stdout)["key"]
+    with httpx.Client(
+        base_url=server.url, timeout=10, headers={"Authorization": f"Bearer {key}"}
+    ) as http:
         models = http.get("/v1/models").json()
         assert [m["id"] for m in models["data"]] == ["e2e"]
         body = {"model": "e2e", "messages": [{"role": "user", "content": "ping over ssh"}]}

@@ -66,10 +66,19 @@ def sanitized_stream(chunks: Iterable[str]) -> Iterator[str]:
 @click.option(
     "--tail", type=click.IntRange(min=0), metavar="N", help="Start with the last N lines."
 )
+@click.option(
+    "--previous", "-p", is_flag=True, help="The log of the program's previous run instead."
+)
 @pass_app
-def logs(app: AppContext, instance: str, follow: bool, tail: int | None) -> None:
+def logs(app: AppContext, instance: str, follow: bool, tail: int | None, previous: bool) -> None:
     """Print an instance's log (escape sequences and control characters removed)."""
     client = app.client()
+    if previous and follow:
+        raise click.UsageError("--previous prints a finished run's log: leave out --follow")
+    if previous:
+        text = sanitize_terminal_text(client.read_logs(instance, tail=tail, previous=True))
+        click.echo(text, nl=bool(text) and not text.endswith("\n"))
+        return
     if not follow:
         text = sanitize_terminal_text(client.read_logs(instance, tail=tail))
         click.echo(text, nl=bool(text) and not text.endswith("\n"))

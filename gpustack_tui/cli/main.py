@@ -12,7 +12,16 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from gpustack_tui.cli import deploy_cmd, files_cmd, instances_cmd, server_cmd, workers_cmd
+from gpustack_tui.cli import (
+    deploy_cmd,
+    estimate_cmd,
+    files_cmd,
+    instances_cmd,
+    keys_cmd,
+    plan_cmd,
+    server_cmd,
+    workers_cmd,
+)
 from gpustack_tui.cli.common import (
     EXIT_ERROR,
     AppContext,
@@ -122,6 +131,9 @@ cli.add_command(instances_cmd.instances)
 cli.add_command(instances_cmd.logs)
 cli.add_command(files_cmd.apply)
 cli.add_command(files_cmd.get)
+cli.add_command(estimate_cmd.estimate)
+cli.add_command(plan_cmd.plan)
+cli.add_command(keys_cmd.keys)
 
 
 def main(argv: list[str] | None = None) -> None:

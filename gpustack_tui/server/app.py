@@ -5,24 +5,92 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from gpustack_tui import __version__
-from gpustack_tui.server.api import deployments, instances, workers
+from gpustack_tui.server.api import deployments, instances, keys, plan, usage, workers
+from gpustack_tui.server.api import estimate as estimate_api
+from gpustack_tui.server.api import model_search as model_search_api
 from gpustack_tui.server.api.errors import install_error_handlers
 from gpustack_tui.server.auth import TokenGuard
 from gpustack_tui.server.context import ServerContext
+from gpustack_tui.server.keys import KeyRing
+from gpustack_tui.server.proxy.fast_path import FastPath
 from gpustack_tui.server.proxy.forwarder import Forwarder
 from gpustack_tui.server.proxy.router import build_inference_router
 from gpustack_tui.server.route_table import StoreRouteTable
+from gpustack_tui.server.usage import METRICS_CONTENT_TYPE, UsageBook
 
 
-def create_app(context: ServerContext, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+@dataclass
+class InferenceParts:
+    """What the inference routes share between the listeners: table, forwarder, keys, usage."""
+
+    table: StoreRouteTable
+    keys: KeyRing
+    forwarder: Forwarder = field(default_factory=Forwarder)
+    usage: UsageBook = field(default_factory=UsageBook)
+
+    @classmethod
+    def for_context(cls, context: ServerContext, upstream_timeout: float | None) -> InferenceParts:
+        """Parts over the context's store; `upstream_timeout` bounds the wait for an answer."""
+        return cls(
+            StoreRouteTable(context.store),
+            KeyRing(context.store),
+            Forwarder(read_timeout=upstream_timeout),
+        )
+
+    _router: APIRouter | None = None
+
+    def router(self) -> APIRouter:
+        """The inference routes over these parts (built once, shared by the listeners)."""
+        if self._router is None:
+            self._router = build_inference_router(
+                self.table, self.forwarder, keys=self.keys, usage=self.usage
+            )
+        return self._router
+
+    def fast(self, app: ASGIApp) -> ASGIApp:
+        """`app` with the inference hot path served before its routing (see FastPath)."""
+        return FastPath(app, self.router())
+
+
+def create_inference_app(parts: InferenceParts) -> FastAPI:
+    """The app of a separate inference listener: the inference routes and /healthz only, so the
+    management API is never reachable on the network address."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await parts.forwarder.start()  # idempotent: whichever listener starts first opens it
+        yield
+
+    app = FastAPI(title="gpustack-tui inference", version=__version__, lifespan=lifespan)
+
+    @app.get("/healthz", tags=["server"])
+    def healthz() -> dict[str, str]:
+        """Liveness (no key needed)."""
+        return {"status": "ok", "service": "gpustack-tui", "version": __version__}
+
+    app.include_router(parts.router())
+    return app
+
+
+def create_app(
+    context: ServerContext,
+    on_shutdown: Callable[[], None] | None = None,
+    *,
+    inference: InferenceParts | None = None,
+    serve_inference: bool = True,
+) -> FastAPI:
     """Build the app; its lifespan runs the reconciler and closes connections at the end,
-    then calls `on_shutdown` (uvicorn re-raises SIGTERM after the lifespan ends, so code after
-    `Server.run()` never runs on a signal)."""
-    forwarder = Forwarder()
+    then calls `on_shutdown`. The inference routes use `inference` (new parts when None) and are
+    served here unless `serve_inference` is False (they have a listener of their own)."""
+    parts = inference or InferenceParts.for_context(context, None)
+    forwarder = parts.forwarder
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -37,11 +105,15 @@ def create_app(context: ServerContext, on_shutdown: Callable[[], None] | None = 
             await context.reconciler.aclose()
             await context.sessions.close()
             await forwarder.aclose()
+            parts.keys.flush()
             if on_shutdown is not None:
                 on_shutdown()
 
     app = FastAPI(title="gpustack-tui", version=__version__, lifespan=lifespan)
     app.state.context = context
+    app.state.inference = parts
+    app.dependency_overrides[keys.get_keys] = lambda: parts.keys
+    app.dependency_overrides[usage.get_usage] = lambda: parts.usage
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["server"])
@@ -49,9 +121,19 @@ def create_app(context: ServerContext, on_shutdown: Callable[[], None] | None = 
         """Liveness, for the launcher and monitors (no token needed)."""
         return {"status": "ok", "service": "gpustack-tui", "version": __version__}
 
-    management = APIRouter(prefix="/api/v1", dependencies=[Depends(TokenGuard(context.token))])
-    for module in (workers, deployments, instances):
+    guard = TokenGuard(context.token)
+    management = APIRouter(prefix="/api/v1", dependencies=[Depends(guard)])
+    for module in (workers, deployments, instances, keys, usage, plan):
         management.include_router(module.router)
+    management.include_router(estimate_api.router)
+    management.include_router(model_search_api.router)
     app.include_router(management)
-    app.include_router(build_inference_router(StoreRouteTable(context.store), forwarder))
+
+    @app.get("/metrics", tags=["server"], dependencies=[Depends(guard)])
+    def metrics() -> Response:
+        """Inference usage in the Prometheus text format (management token required)."""
+        return Response(parts.usage.metrics(), media_type=METRICS_CONTENT_TYPE)
+
+    if serve_inference:
+        app.include_router(parts.router())
     return app

@@ -124,9 +124,14 @@ def test_unbalanced_quote_in_the_command_is_refused(server: RunningServer, tmp_p
 
 
 def test_unknown_deployment_in_the_proxy_is_404(server: RunningServer) -> None:
+    key = server.inference_headers()
     for response in (
-        httpx.post(f"{server.url}/v1/chat/completions", json={"model": "ghost", "messages": []}),
-        httpx.get(f"{server.url}/model/proxy/x", headers={"X-GPUStack-Model": "ghost"}),
+        httpx.post(
+            f"{server.url}/v1/chat/completions",
+            json={"model": "ghost", "messages": []},
+            headers=key,
+        ),
+        httpx.get(f"{server.url}/model/proxy/x", headers={"X-GPUStack-Model": "ghost", **key}),
     ):
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "model_not_found"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 
 import pytest
@@ -12,12 +11,7 @@ from gpustack_tui.tui.app import GpustackApp
 from tests.tui.samples import StubClient, closed_port
 
 SIZE = (120, 36)
-__all__ = ["SIZE", "StubClient", "closed_port", "needs_server"]
-
-needs_server = pytest.mark.skipif(
-    importlib.util.find_spec("gpustack_tui.server.daemon") is None,
-    reason="the server (gpustack_tui/server/daemon.py) is not there yet",
-)
+__all__ = ["SIZE", "StubClient", "closed_port"]
 
 
 @pytest.fixture

@@ -21,10 +21,8 @@ from gpustack_tui.tui.screens.workers import WorkersScreen
 from tests.fixtures.backend import BACKEND_SCRIPT
 from tests.fixtures.server import RunningServer, stop_server
 from tests.fixtures.sshd import SshdServer
-from tests.tui.conftest import SIZE, needs_server
+from tests.tui.conftest import SIZE
 from tests.tui.samples import spec
-
-pytestmark = needs_server
 
 
 async def wait_until(pilot, what: str, condition: Callable[[], object], timeout: float = 20.0):
@@ -152,6 +150,33 @@ async def test_scale_and_delete_from_the_table(server: RunningServer):
         await pilot.press("y")
         await wait_until(pilot, "deleted", lambda: server.client().list_deployments() == [])
         await wait_until(pilot, "row gone", lambda: screen.table.row_keys == [])
+
+
+async def test_labels_are_edited_on_the_workers_view(server: RunningServer):
+    server.client().add_worker("local")
+    app = app_for(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        screen = await wait_until(
+            pilot, "the workers view", lambda: isinstance(app.screen, WorkersScreen) and app.screen
+        )
+        await wait_until(pilot, "the local worker row", lambda: screen.selected() is not None)
+        await pilot.press("e")
+        await pilot.pause()
+        field = app.screen.query_one("#labels", Input)
+        field.value = "gpu=a100 broken"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "'broken' must look like key=value" in str(
+            app.screen.query_one("#labels-error").render()
+        )
+        field.value = "gpu=a100, zone=b"
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            "the labels on the server",
+            lambda: server.client().get_worker("local").labels == {"gpu": "a100", "zone": "b"},
+        )
 
 
 async def test_an_unreachable_server_keeps_the_last_data(server: RunningServer):

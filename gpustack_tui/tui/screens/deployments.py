@@ -53,6 +53,7 @@ class DeploymentsScreen(ServerScreen):
         Binding("s", "scale", "Scale", id="deployments.scale"),
         Binding("ctrl+d", "delete", "Delete", id="deployments.delete"),
         Binding("w", "workers", "Workers", id="deployments.workers"),
+        Binding("a", "api_keys", "API keys", id="deployments.api_keys"),
         Binding("r", "refresh", "Refresh", id="deployments.refresh"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
@@ -219,3 +220,9 @@ class DeploymentsScreen(ServerScreen):
     def action_workers(self) -> None:
         """Open the workers view."""
         self.app.push_screen(WorkersScreen())
+
+    def action_api_keys(self) -> None:
+        """Open the API keys view (and from there, usage)."""
+        from gpustack_tui.tui.screens.api_keys import ApiKeysScreen
+
+        self.app.push_screen(ApiKeysScreen())
