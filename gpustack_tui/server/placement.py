@@ -10,6 +10,7 @@ from gpustack_tui.scheduler.model import NoFit
 from gpustack_tui.scheduler.request import request_for
 from gpustack_tui.scheduler.schedule import place
 from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots
+from gpustack_tui.server.downloads import hub_model_size, is_hub
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import NotFound, Store
 from gpustack_tui.server.workers.errors import WorkerError
@@ -47,7 +48,10 @@ async def place_instance(store: Store, sessions: SessionManager, instance: Insta
         return
     workers = store.list_workers()
     ready = [w.name for w in workers if w.state is WorkerState.READY]
-    excluded, size = await model_presence(sessions, ready, spec.source.value)
+    if is_hub(spec):  # downloaded onto the chosen worker before it starts
+        excluded, size = await hub_model_size(spec, ready)
+    else:
+        excluded, size = await model_presence(sessions, ready, spec.source.value)
     placed = placed_instances(store.list_instances(), skip=instance.name)
     result = place(request_for(spec, size, excluded), worker_snapshots(workers, placed), placed)
     if isinstance(result, NoFit):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +55,16 @@ class HubState:
     def __init__(self) -> None:
         self.repos: dict[str, HubRepo] = {}
         self.requests: list[tuple[str, str, str | None]] = []
+        # File downloads: the Range header of each (None without one), a pause after each
+        # chunk (to watch progress), and files whose first transfer breaks off after N bytes.
+        self.ranges: list[tuple[str, str | None]] = []
+        self.chunk_size = 256 * 1024
+        self.chunk_delay = 0.0
+        self.cut_once: dict[str, int] = {}
+        self.offline = False  # transfers under way break off (stop() refuses new ones)
+        # Like huggingface.co for LFS files: `resolve` of a *.safetensors answers 302 to a CDN
+        # on another host (here `localhost` instead of 127.0.0.1), which needs no token.
+        self.cdn_redirect = False
 
     def add(self, repo: HubRepo) -> HubRepo:
         """Publish a repository."""
@@ -91,6 +102,47 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"X-Error-Code": code, "X-Error-Message": message}
         self._json(status, {"error": message}, headers)
 
+    def _send_file(self, name: str, body: bytes, headers: dict[str, str]) -> None:
+        """A file download: 206 for a Range request, sent in chunks (paced by chunk_delay),
+        broken off once after `cut_once[name]` bytes when asked to."""
+        wanted = self.headers.get("Range")
+        self.state.ranges.append((name, wanted))
+        start = 0
+        if wanted and wanted.startswith("bytes=") and wanted.endswith("-"):
+            start = int(wanted[len("bytes=") : -1])
+        if start >= len(body) and body:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(206 if start else 200)
+        for key, value in {**headers, "Content-Type": "application/octet-stream"}.items():
+            self.send_header(key, value)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        cut = self.state.cut_once.pop(name, None)
+        sent = start
+        while sent < len(body):
+            end = min(len(body), sent + self.state.chunk_size)
+            if self.state.offline:
+                cut = sent
+            if cut is not None and end >= cut:
+                self.wfile.write(body[sent:cut])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
+            self.wfile.write(body[sent:end])
+            sent = end
+            if self.state.chunk_delay:
+                self.wfile.flush()
+                time.sleep(self.state.chunk_delay)
+
     def do_HEAD(self) -> None:
         self.do_GET()
 
@@ -107,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._hf_list(query)
         elif path.startswith("/api/models/"):
             self._hf_info(path.removeprefix("/api/models/"), query)
+        elif path.startswith("/cdn/"):
+            self._cdn(path.removeprefix("/cdn/"))
         elif "/resolve/" in path:
             self._hf_resolve(path)
         else:
@@ -201,7 +255,21 @@ class _Handler(BaseHTTPRequestHandler):
         body = repo.files[filename]
         etag = hashlib.sha1(body).hexdigest()
         headers = {"X-Repo-Commit": repo.sha, "ETag": f'"{etag}"', "Accept-Ranges": "bytes"}
-        self._send(200, body, {**headers, "Content-Type": "application/octet-stream"})
+        if self.state.cdn_redirect and filename.endswith(".safetensors"):
+            port = self.server.server_address[1]
+            location = f"http://localhost:{port}/cdn/{repo.repo_id}/{filename}"
+            headers.update(Location=location, **{"X-Linked-Size": str(len(body))})
+            self._send(302, b"", headers)
+            return
+        self._send_file(filename, body, headers)
+
+    def _cdn(self, rest: str) -> None:
+        for repo_id, repo in self.state.repos.items():
+            if rest.startswith(repo_id + "/") and rest[len(repo_id) + 1 :] in repo.files:
+                name = rest[len(repo_id) + 1 :]
+                self._send_file(name, repo.files[name], {"Accept-Ranges": "bytes"})
+                return
+        self._json(404, {"error": "Not Found"})
 
     # -- ModelScope ----------------------------------------------------------------------------
 
@@ -281,8 +349,10 @@ class _Handler(BaseHTTPRequestHandler):
                     404, {"Code": 10010205001, "Message": "file not found", "Success": False}
                 )
                 return
-            body = repo.files[filename]
-            self._send(200, body, {"Content-Type": "application/octet-stream"})
+            if repo.gated and self._token() != MS_TOKEN:
+                self._json(403, {"Code": 10010205003, "Message": "no permission", "Success": False})
+                return
+            self._send_file(filename, repo.files[filename], {"Accept-Ranges": "bytes"})
             return
         self._json(404, {"Code": 404, "Message": "not found", "Success": False})
 
