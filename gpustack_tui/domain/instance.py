@@ -60,6 +60,8 @@ class Instance(BaseModel):
     port: int | None = None
     pid: int | None = None
     restart_count: int = 0
+    restart_backoff: int = Field(0, description="restarts since it last ran; sets the delay")
+    last_restart_at: float = Field(0.0, description="unix time of the last automatic restart")
     created_at: float = 0.0
     updated_at: float = 0.0
 

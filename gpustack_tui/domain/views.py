@@ -15,6 +15,9 @@ class DeploymentView(BaseModel):
     instances: list[Instance] = Field(default_factory=list)
     created_at: float = 0.0
     updated_at: float = 0.0
+    stopped_replicas: int | None = Field(
+        None, description="the replica count before Stop; Start restores it"
+    )
 
     @property
     def name(self) -> str:

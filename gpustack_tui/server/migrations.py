@@ -39,6 +39,10 @@ STEPS: list[str] = [
         revoked_at REAL
     );
     """,
+    # 3: the replica count a stopped deployment had, restored by Start.
+    """
+    ALTER TABLE deployments ADD COLUMN stopped_replicas INTEGER;
+    """,
 ]
 
 SCHEMA_VERSION = len(STEPS)

@@ -13,9 +13,15 @@ or dead worker never holds up the others. Its instances are left as they are mea
 
 When a worker's connection is lost, its instances become `unreachable`: they most likely still
 run (they outlive the agent and the SSH connection) and are re-adopted by name when the worker
-is back - the same process, never a duplicate. They are not rescheduled elsewhere: a worker
-that stays away would, after a grace period (GPUStack uses minutes; 10 would be our default),
-justify placing replacements, but that is not done yet: they stay unreachable until it returns.
+is back - the same process, never a duplicate. A worker away for longer than the grace period
+(`LifecyclePolicy.reschedule_after`, 5 minutes) while another worker is ready has its instance
+rows removed: replacements are created and placed elsewhere, and the old workloads are stopped
+by the reap when the worker returns (no row owns them any more).
+
+An instance in `error` (its process exited, or the agent could not start it) is restarted on the
+same worker, under the same workload name, with the backoff of `lifecycle.py`, unless its
+deployment turned `restart_on_error` off. Its state message says why it failed and shows the
+last lines of its log.
 """
 
 from __future__ import annotations
@@ -26,15 +32,24 @@ import logging
 import secrets
 import string
 import time
+from collections.abc import Callable
 from typing import Any
 
 from gpustack_tui.domain.instance import WORKLOAD_PREFIX, Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.scheduler.scale_down import removal_order
 from gpustack_tui.server.health import HealthChecker
+from gpustack_tui.server.lifecycle import (
+    LOG_TAIL_LINES,
+    LifecyclePolicy,
+    error_message,
+    restart_fields,
+    restart_wait,
+    workers_to_evacuate,
+)
 from gpustack_tui.server.placement import place_instance
 from gpustack_tui.server.sessions import SessionManager
-from gpustack_tui.server.starter import start_instance
+from gpustack_tui.server.starter import continue_download, start_instance
 from gpustack_tui.server.store import Store
 from gpustack_tui.server.workers.errors import WorkerError
 
@@ -46,6 +61,7 @@ LIST_WAIT = 2.0  # how long one pass waits for the workers' `list` answers
 # A running instance is probed this often; a starting one on every pass.
 RUNNING_CHECK_SECONDS = 5.0
 _ACTIVE = (InstanceState.STARTING, InstanceState.RUNNING, InstanceState.UNREACHABLE)
+LOG_READ_TIMEOUT = 10.0
 
 
 def new_instance_name(deployment: str) -> str:
@@ -57,10 +73,27 @@ def new_instance_name(deployment: str) -> str:
 class Reconciler:
     """Runs passes in the background; `wake()` asks for the next one now."""
 
-    def __init__(self, store: Store, sessions: SessionManager, interval: float = 1.0):
+    def __init__(
+        self,
+        store: Store,
+        sessions: SessionManager,
+        interval: float = 1.0,
+        policy: LifecyclePolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self.store = store
         self.sessions = sessions
         self.interval = interval
+        self.policy = policy or LifecyclePolicy.from_env()
+        self.clock = clock
+        # A worker is given the whole grace period after this server starts before its
+        # instances are moved: it may have been away only while the server was down.
+        self._began = clock()
+        # When the `list` answer used this pass was asked for, and when each instance was last
+        # started (monotonic): an answer asked for before a start knows nothing of that run.
+        self._list_asked: dict[str, float] = {}
+        self._answer_asked: dict[str, float] = {}
+        self._started: dict[str, float] = {}
         self.health = HealthChecker()
         self._wake = asyncio.Event()
         self._stopping: set[str] = set()
@@ -93,6 +126,7 @@ class Reconciler:
         await self.sessions.maintain()
         workloads = await self._list_workloads()
         await self._sync_instances(workloads)
+        self._evacuate_lost_workers()
         self._match_replicas()
         await self._place_pending()
         self._reap(workloads)
@@ -113,6 +147,7 @@ class Reconciler:
         ready = {w.name for w in self.store.list_workers() if w.state is WorkerState.READY}
         for worker in ready:
             if worker not in self._listing:
+                self._list_asked[worker] = time.monotonic()
                 self._listing[worker] = asyncio.create_task(self._list_one(worker))
         waiting = [task for worker, task in self._listing.items() if worker in ready]
         if waiting:
@@ -129,10 +164,12 @@ class Reconciler:
             found = task.result()
             if found is not None and worker in ready:
                 answers[worker] = found
+                self._answer_asked[worker] = self._list_asked.get(worker, 0.0)
         return answers
 
     async def _sync_instances(self, workloads: dict[str, dict[str, dict[str, Any]]]) -> None:
         ready = {w.name for w in self.store.list_workers() if w.state is WorkerState.READY}
+        restart_on = {s.name: s.advanced.restart_on_error for s in self.store.list_specs()}
         health: list[Any] = []
         for instance in self.store.list_instances():
             if instance.worker is None:
@@ -149,20 +186,28 @@ class Reconciler:
                     )
                 continue
             if instance.state is InstanceState.SCHEDULED:
+                self._started[instance.name] = time.monotonic()
                 await self._start(instance)
+                continue
+            if instance.state is InstanceState.DOWNLOADING:  # starts it once the model is there
+                self._started[instance.name] = time.monotonic()
+                await continue_download(self.store, self.sessions, instance)
+                continue
+            enabled = restart_on.get(instance.deployment, False)
+            if instance.state is InstanceState.ERROR:
+                if restart_wait(instance, enabled, self.clock(), self.policy) == 0:
+                    await self._restart(instance)
                 continue
             if instance.state not in _ACTIVE:
                 continue
+            if self._started.get(instance.name, 0.0) > self._answer_asked.get(instance.worker, 0):
+                continue  # this answer was asked for before the instance's last start
             workload = on_worker.get(instance.workload_name)
             if workload is None:
-                self._set(instance, InstanceState.ERROR, "its process is gone from the worker")
+                await self._fail(instance, "its process is gone from the worker", enabled)
             elif workload.get("state") != "running":
                 code = workload.get("exit_code")
-                self._set(
-                    instance,
-                    InstanceState.ERROR,
-                    f"the process exited with code {code}; see `gpustack-tui logs {instance.name}`",
-                )
+                await self._fail(instance, f"the process exited with code {code}", enabled)
             else:
                 pid = workload.get("pid")
                 if isinstance(pid, int) and pid != instance.pid:
@@ -188,7 +233,7 @@ class Reconciler:
         worker = self.store.get_worker(instance.worker or "")
         healthy = await self.health.ready(worker.address, instance.port)
         if healthy and instance.state is not InstanceState.RUNNING:
-            self._set(instance, InstanceState.RUNNING, "")
+            self._set(instance, InstanceState.RUNNING, "", restart_backoff=0)
         elif not healthy and instance.state is InstanceState.RUNNING:
             self._set(instance, InstanceState.STARTING, "health check failing: GET /v1/models")
         elif not healthy and instance.state is InstanceState.UNREACHABLE:
@@ -201,6 +246,80 @@ class Reconciler:
         except KeyError:
             return
         await start_instance(self.store, self.sessions, spec, worker, instance)
+
+    # -- errors and restarts ----------------------------------------------------------------
+
+    async def _fail(self, instance: Instance, reason: str, restart_on_error: bool) -> None:
+        """Put the instance in error with `reason`, the last lines of its log, and when the
+        next restart comes."""
+        tail = await self._log_tail(instance)
+        failed = instance.model_copy(update={"state": InstanceState.ERROR})
+        wait = restart_wait(failed, restart_on_error, self.clock(), self.policy)
+        message = error_message(reason, tail, wait)
+        if not tail:
+            message += f"; see `gpustack-tui logs {instance.name}`"
+        if not restart_on_error:
+            message += f"; auto-restart is off: `gpustack-tui instances rm {instance.name}`"
+            message += " replaces it"
+        self._set(instance, InstanceState.ERROR, message)
+
+    async def _log_tail(self, instance: Instance) -> str:
+        try:
+            result = await self.sessions.call(
+                instance.worker or "",
+                "read_log",
+                timeout=LOG_READ_TIMEOUT,
+                name=instance.workload_name,
+                tail_lines=LOG_TAIL_LINES,
+            )
+        except WorkerError as exc:
+            log.info("instance %s: no log to quote: %s", instance.name, exc.message)
+            return ""
+        data = result.get("data") if isinstance(result, dict) else None
+        return data if isinstance(data, str) else ""
+
+    async def _restart(self, instance: Instance) -> None:
+        """Start the instance again on its worker, under the same workload name (the agent
+        runs an exited workload anew and keeps the previous run's log)."""
+        fields = restart_fields(instance, self.clock())
+        log.info(
+            "instance %s: restart %s after: %s",
+            instance.name,
+            fields["restart_count"],
+            instance.state_message,
+        )
+        restarted = self.store.set_instance_state(
+            instance.name,
+            InstanceState.SCHEDULED,
+            f"restarting after an error (restart {fields['restart_count']})",
+            **fields,
+        )
+        if restarted is None:
+            return  # deleted meanwhile
+        self._started[instance.name] = time.monotonic()
+        await self._start(restarted)
+
+    # -- lost workers -----------------------------------------------------------------------
+
+    def _evacuate_lost_workers(self) -> None:
+        """Remove the instance rows of workers away longer than the grace period; replicas
+        then brings replacements, placed on the workers that are ready."""
+        now = self.clock()
+        workers = [
+            w.model_copy(update={"last_seen": max(w.last_seen, self._began)})
+            for w in self.store.list_workers()
+        ]
+        lost = workers_to_evacuate(workers, now, self.policy)
+        for instance in self.store.list_instances():
+            if instance.worker in lost:
+                log.warning(
+                    "instance %s: worker %s away for more than %g s; placing a replacement",
+                    instance.name,
+                    instance.worker,
+                    self.policy.reschedule_after,
+                )
+                with contextlib.suppress(KeyError):
+                    self.store.delete_instance(instance.name)
 
     # -- 3: replicas ------------------------------------------------------------------------
 
@@ -231,6 +350,7 @@ class Reconciler:
         owned = {i.workload_name for i in instances}
         alive = {i.name for i in instances}
         self._checked = {k: v for k, v in self._checked.items() if k in alive}
+        self._started = {k: v for k, v in self._started.items() if k in alive}
         for worker, found in workloads.items():
             for name in found:
                 if name.startswith(WORKLOAD_PREFIX) and name not in owned:
@@ -261,13 +381,15 @@ class Reconciler:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _set(self, instance: Instance, state: InstanceState, message: str) -> None:
+    def _set(
+        self, instance: Instance, state: InstanceState, message: str, **fields: object
+    ) -> None:
         if instance.state is state and instance.state_message == message:
             return
         log.info(
             "instance %s: %s -> %s %s", instance.name, instance.state.value, state.value, message
         )
-        self.store.set_instance_state(instance.name, state, message)
+        self.store.set_instance_state(instance.name, state, message, **fields)
 
     async def aclose(self) -> None:
         """Wait briefly for stops in flight; stop waiting for lists."""

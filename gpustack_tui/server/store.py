@@ -189,7 +189,48 @@ class Store:
             instances=instances,
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            stopped_replicas=row["stopped_replicas"],
         )
+
+    def stop_deployment(self, name: str) -> int | None:
+        """Set replicas to 0, remembering the count it had (a count remembered by an earlier
+        stop is kept); the remembered count. NotFound if absent."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT spec, stopped_replicas FROM deployments WHERE name = ?", (name,)
+            ).fetchall()
+            if not rows:
+                raise NotFound(f"no deployment named {name!r}")
+            spec = DeploymentSpec.model_validate_json(rows[0]["spec"])
+            remembered = spec.replicas or rows[0]["stopped_replicas"]
+            spec.replicas = 0
+            db.execute(
+                "UPDATE deployments SET spec = ?, stopped_replicas = ?, updated_at = ?"
+                " WHERE name = ?",
+                (spec.model_dump_json(), remembered, time.time(), name),
+            )
+        return remembered
+
+    def start_deployment(self, name: str, replicas: int | None = None) -> int:
+        """Set replicas to `replicas`, else to the count remembered by the last stop, else 1,
+        and forget the remembered count; a deployment with replicas already is left as it is
+        unless `replicas` is given. The replica count now. NotFound if absent."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT spec, stopped_replicas FROM deployments WHERE name = ?", (name,)
+            ).fetchall()
+            if not rows:
+                raise NotFound(f"no deployment named {name!r}")
+            spec = DeploymentSpec.model_validate_json(rows[0]["spec"])
+            if replicas is None:
+                replicas = spec.replicas or rows[0]["stopped_replicas"] or 1
+            spec.replicas = replicas
+            db.execute(
+                "UPDATE deployments SET spec = ?, stopped_replicas = NULL, updated_at = ?"
+                " WHERE name = ?",
+                (spec.model_dump_json(), time.time(), name),
+            )
+        return replicas
 
     def delete_deployment(self, name: str) -> list[Instance]:
         """Delete a deployment and its instance rows; returns the instances it had."""

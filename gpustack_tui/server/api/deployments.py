@@ -1,7 +1,8 @@
-"""`/api/v1/deployments`: create, apply, scale, read and delete deployments."""
+"""`/api/v1/deployments`: create, apply, scale, stop, start, read and delete deployments."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -90,16 +91,57 @@ async def apply_deployment(name: str, spec: DeploymentSpec, ctx: Context) -> Dep
         ctx.store.update_deployment(spec)
     except NotFound:
         ctx.store.create_deployment(spec)
+    if spec.replicas:
+        with contextlib.suppress(NotFound):
+            ctx.store.start_deployment(name, spec.replicas)  # no longer stopped: forget the count
     ctx.reconciler.wake()
     return _view(ctx, name)
 
 
+class Start(BaseModel):
+    """Body of POST /deployments/{name}/start (optional)."""
+
+    replicas: int | None = Field(None, ge=1, le=64)
+
+
 @router.patch("/{name}/scale")
 def scale_deployment(name: str, body: Scale, ctx: Context) -> DeploymentView:
-    """Set the replica count; 0 stops every instance and keeps the deployment."""
-    spec = _view(ctx, name).spec
-    spec.replicas = body.replicas
-    ctx.store.update_deployment(spec)
+    """Set the replica count; 0 stops every instance and keeps the deployment (as Stop does:
+    the count it had is remembered for Start)."""
+    _view(ctx, name)
+    try:
+        if body.replicas == 0:
+            ctx.store.stop_deployment(name)
+        else:
+            ctx.store.start_deployment(name, body.replicas)
+    except NotFound:
+        _view(ctx, name)  # deleted meanwhile: the 404
+    ctx.reconciler.wake()
+    return _view(ctx, name)
+
+
+@router.post("/{name}/stop")
+def stop_deployment(name: str, ctx: Context) -> DeploymentView:
+    """Replicas to 0, remembering the count it had: its instances are stopped, the deployment
+    kept. Stopping a stopped deployment changes nothing."""
+    _view(ctx, name)
+    try:
+        ctx.store.stop_deployment(name)
+    except NotFound:
+        _view(ctx, name)
+    ctx.reconciler.wake()
+    return _view(ctx, name)
+
+
+@router.post("/{name}/start")
+def start_deployment(name: str, ctx: Context, body: Start | None = None) -> DeploymentView:
+    """Replicas back to the count remembered by Stop (1 when none is), or to `replicas` when
+    given. Starting a deployment that has replicas changes nothing unless `replicas` is given."""
+    _view(ctx, name)
+    try:
+        ctx.store.start_deployment(name, body.replicas if body else None)
+    except NotFound:
+        _view(ctx, name)
     ctx.reconciler.wake()
     return _view(ctx, name)
 
