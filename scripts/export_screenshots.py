@@ -21,6 +21,8 @@ from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import Input, TextArea  # noqa: E402
 
 from gpustack_tui.client import ServerUnavailable  # noqa: E402
+from gpustack_tui.domain.deployment import DeploymentSpec  # noqa: E402
+from gpustack_tui.domain.model import SearchHit  # noqa: E402
 from gpustack_tui.tui.app import GpustackApp  # noqa: E402
 from gpustack_tui.tui.screens.add_worker import AddWorkerRequest  # noqa: E402
 from gpustack_tui.tui.screens.logs import LogsScreen  # noqa: E402
@@ -55,6 +57,78 @@ class UnreachableAfterFirst(StubClient):
         return super().list_deployments()
 
 
+class HubAndPlanClient(StubClient):
+    """Also answers model search and plans, as a server reading a hub would."""
+
+    def __init__(self) -> None:
+        super().__init__(sample_deployments(), sample_workers())
+
+    def search_models(self, query: str, source: str = "huggingface", limit: int = 20) -> list:
+        """Sample hits, most downloaded first."""
+        hits = [
+            ("Qwen/Qwen3-0.6B", 4_213_000, 712, "2025-05-21", "text-generation", False),
+            ("Qwen/Qwen3-8B", 2_044_000, 905, "2025-07-26", "text-generation", False),
+            (
+                "Qwen/Qwen3-Embedding-0.6B",
+                1_530_000,
+                650,
+                "2025-06-20",
+                "feature-extraction",
+                False,
+            ),
+            ("Qwen/Qwen3-Reranker-4B", 310_000, 170, "2025-06-09", "text-ranking", False),
+            ("Qwen/Qwen3-30B-A3B", 998_000, 801, "2025-07-31", "text-generation", False),
+            ("unsloth/Qwen3-14B-GGUF", 85_000, 90, "2025-08-02", "text-generation", False),
+        ]
+        return [
+            SearchHit(
+                source=source,
+                model_id=m,
+                downloads=d,
+                likes=lk,
+                last_modified=u,
+                pipeline_tag=t,
+                gated=bool(g),
+            )
+            for m, d, lk, u, t, g in hits
+            if query.lower() in m.lower()
+        ]
+
+    def estimate(self, body: dict) -> dict:
+        """Qwen3-0.6B on one GPU of gpu-a."""
+        best = {"claim_per_gpu": [(12 * 1024**3)], "largest_context": 40960}
+        return {
+            "metadata": {"weight_bytes": 1503300328, "category": "llm"},
+            "gpu_source": "worker gpu-a",
+            "estimate": best,
+            "minimum": {"gpu_count": 1, "estimate": best, "reasons": []},
+        }
+
+    def plan(self, spec: DeploymentSpec) -> dict:
+        """The first replica on gpu-a's free GPU, the second finds no room."""
+        claim = int((spec.advanced.vram_claim_gib or 12) * 1024**3)
+        fits = {
+            "fits": True,
+            "max_context": None,
+            "reasons": [],
+            "nodes": [
+                {"worker": "gpu-a", "gpus": [0], "vram_claim_bytes": {"0": claim},
+                 "ram_claim_bytes": 0}
+            ],
+        }  # fmt: skip
+        full = {
+            "fits": False,
+            "nodes": [],
+            "max_context": None,
+            "reasons": [
+                "gpu-a: GPU 1 has 5.0 GiB free, 12.0 GiB needed",
+                "local: GPU 0 (simulated) taken by chat-a1b2",
+                "gpu-c: unreachable (ssh: connection timed out after 10 s)",
+            ],
+        }
+        return {"replicas": [fits, full][: spec.replicas]}
+
+
 Scene = Callable[[GpustackApp, Pilot], Awaitable[None]]
 
 
@@ -73,6 +147,27 @@ async def deploy_form(app: GpustackApp, pilot: Pilot) -> None:
     form.query_one("#command", Input).value = "python -m server --model {model_path} --port {port}"
     form.query_one("#env", TextArea).text = "HF_HUB_OFFLINE=1\nCUDA_LAUNCH_BLOCKING"
     await pilot.press("ctrl+s")
+
+
+async def model_search(app: GpustackApp, pilot: Pilot) -> None:
+    """Searching Hugging Face as you type."""
+    await pilot.press("m")
+    await pilot.pause(0.2)
+    await pilot.press(*"qwen3")
+    await pilot.pause(0.8)
+    await pilot.press("enter")
+
+
+async def deploy_form_plan(app: GpustackApp, pilot: Pilot) -> None:
+    """The form prefilled from a search result, sections open, the plan preview beside it."""
+    await model_search(app, pilot)
+    await pilot.press("enter")
+    await pilot.pause(0.3)
+    form = app.screen
+    form.query_one("#command", Input).value = "python -m server --model {model_path} --port {port}"
+    form.query_one("#replicas", Input).value = "2"
+    form.query_one("#vram_claim_gib", Input).value = "12"
+    await pilot.pause(0.8)
 
 
 async def workers(app: GpustackApp, pilot: Pilot) -> None:
@@ -122,6 +217,8 @@ async def unreachable(app: GpustackApp, pilot: Pilot) -> None:
 SCENES: dict[str, tuple[Scene, Callable[[], StubClient]]] = {
     "deployments": (deployments, lambda: StubClient(sample_deployments(), sample_workers())),
     "deploy-form": (deploy_form, lambda: StubClient()),
+    "model-search": (model_search, HubAndPlanClient),
+    "deploy-form-plan": (deploy_form_plan, HubAndPlanClient),
     "workers": (workers, lambda: StubClient(sample_deployments(), sample_workers())),
     "add-worker-host-key": (host_key, lambda: StubClient(workers=sample_workers())),
     "logs": (logs, lambda: StubClient(sample_deployments())),

@@ -78,7 +78,7 @@ async def test_unsupported_choices_are_shown_disabled(make_app):
         vllm = form.query_one("#backend-vllm", RadioButton)
         assert vllm.disabled and "not supported yet" in str(vllm.label)
         assert form.query_one("#backend-custom", RadioButton).value is True
-        assert form.query_one("#source-huggingface", RadioButton).disabled
+        assert not form.query_one("#source-huggingface", RadioButton).disabled
         assert form.values().backend == "custom"
 
 

@@ -1,79 +1,80 @@
-"""The deploy form: a model from a local path, run by the custom backend on the workers.
+"""The deploy form: the model, how it runs, Performance / Scheduling / Advanced, a live plan.
 
 Validation is `forms.build_spec` (the same rules as the API and the CLI). Every error is shown
-under its field and the first field in error gets the focus; an error from the server is shown
-at the top, and everything typed stays.
+under its field; the first field in error gets the focus, its section expanded. An error from
+the server is shown at the top, and everything typed stays. The plan preview asks the server
+where the replicas would land each time the fields settle (debounced, in a thread worker).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widget import Widget
+from textual.containers import Horizontal, VerticalScroll
+from textual.timer import Timer
 from textual.widgets import (
     Button,
     Checkbox,
+    Collapsible,
     Footer,
     Input,
-    Label,
-    RadioButton,
     RadioSet,
+    Select,
+    SelectionList,
     Static,
     TextArea,
 )
 
+from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.views import DeploymentView
-from gpustack_tui.tui.forms import FIELD_ORDER, DeployFormValues, FormErrors, build_spec
-from gpustack_tui.tui.messages import RequestDone, RequestFailed
+from gpustack_tui.tui.forms import (
+    FIELD_ORDER,
+    SECTION_OF,
+    DeployFormValues,
+    FormErrors,
+    build_spec,
+    disabled_reasons,
+)
+from gpustack_tui.tui.messages import RequestDone, RequestFailed, as_api_error
 from gpustack_tui.tui.screens.base import ClientScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
+from gpustack_tui.tui.widgets.deploy_sections import (
+    WorkersLoaded,
+    advanced_section,
+    gpu_selections,
+    model_fields,
+    performance_section,
+    scheduling_section,
+)
+from gpustack_tui.tui.widgets.form_field import chosen
+from gpustack_tui.tui.widgets.plan_preview import PlanPreview, PlanReady
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
 
-NOT_YET = "not supported yet"
-SOURCES = (
-    ("local_path", "Local path", True),
-    ("huggingface", "Hugging Face", False),
-    ("modelscope", "ModelScope", False),
-)
-BACKENDS = (
-    ("custom", "Custom (your command line)", True),
-    ("vllm", "vLLM", False),
-    ("sglang", "SGLang", False),
-    ("mindie", "MindIE", False),
-    ("voxbox", "VoxBox", False),
-)
+PLAN_DELAY = 0.4
 FIELD_OF_CODE = {"exists": "name", "model_path_missing": "local_path"}
 """Server error codes that belong to one field of the form."""
-COMMAND_EXAMPLE = "python -m my_server --model {model_path} --port {port} --name {model_name}"
 
 
-def _field(field_id: str, label: str, widget: Widget, hint: str = "") -> Horizontal:
-    """A row: the label on the left; the widget, its hint and its error on the right."""
-    parts: list[Widget] = [widget]
-    if hint:
-        parts.append(Static(hint, classes="hint", markup=False))
-    parts.append(Static("", id=f"{field_id}-error", classes="field-error", markup=False))
-    return Horizontal(Label(label), Vertical(*parts), id=f"field-{field_id}", classes="field")
-
-
-def _choices(set_id: str, options: tuple[tuple[str, str, bool], ...]) -> RadioSet:
-    buttons = [
-        RadioButton(
-            label if enabled else f"{label} ({NOT_YET})",
-            value=enabled and n == 0,
-            id=f"{set_id}-{key}",
-            disabled=not enabled,
-        )
-        for n, (key, label, enabled) in enumerate(options)
-    ]
-    return RadioSet(*buttons, id=set_id, compact=True)
+def estimate_body(spec: DeploymentSpec) -> dict[str, Any]:
+    """The POST /estimate body for a spec: its model, backend, category and parameters."""
+    category = spec.advanced.category
+    return {
+        "source": {spec.source.kind: spec.source.value},
+        "backend": spec.backend,
+        "category": None if category == "auto" else category,
+        "backend_parameters": spec.advanced.backend_parameters,
+    }
 
 
 class DeployFormScreen(ClientScreen):
     """Dismisses with the created `DeploymentView`, or None when left without deploying."""
 
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    """Below 100 columns the plan preview goes under the fields instead of beside them."""
     BINDINGS = [
         Binding("ctrl+s", "submit", "Deploy", id="form.submit"),
         Binding("escape", "back", "Cancel", id="back"),
@@ -83,95 +84,215 @@ class DeployFormScreen(ClientScreen):
         super().__init__()
         self.initial = initial or DeployFormValues()
         self.submitting = False
+        self.plan_seq = 0
+        self._plan_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        """Every field, top to bottom, in one scrollable column."""
+        """The fields in a scrollable column, the plan preview beside them."""
         v = self.initial
         yield TitleBar("New deployment", self.client.base_url)
-        with VerticalScroll(id="form"):
-            yield Static("", id="form-error", markup=False)
-            yield _field("source", "Source", _choices("source", SOURCES))
-            yield _field(
-                "local_path",
-                "Model path",
-                Input(
-                    compact=True,
-                    value=v.local_path,
-                    id="local_path",
-                    placeholder="/models/Qwen2.5-0.5B-Instruct",
-                ),
-                "a model directory or a .gguf file; it must exist on the worker that runs it",
-            )
-            yield _field(
-                "name",
-                "Name",
-                Input(compact=True, value=v.name, id="name", placeholder="qwen-small"),
-                "lowercase letters, digits, '-' and '.'; clients ask for this model name",
-            )
-            yield _field("cluster", "Cluster", Input(compact=True, value=v.cluster, id="cluster"))
-            yield _field("backend", "Backend", _choices("backend", BACKENDS))
-            yield _field(
-                "replicas",
-                "Replicas",
-                Input(compact=True, value=v.replicas, id="replicas", type="integer"),
-            )
-            yield _field(
-                "command",
-                "Command",
-                Input(compact=True, value=v.command, id="command", placeholder=COMMAND_EXAMPLE),
-                "placeholders: {model_path} {port} {model_name}",
-            )
-            env = TextArea(
-                v.env, id="env", show_line_numbers=False, tab_behavior="focus", compact=True
-            )
-            yield _field("env", "Environment", env, "KEY=VALUE, one per line")
-            yield _field(
-                "vram_claim_gib",
-                "GPU memory claim per GPU (GiB, optional)",
-                Input(
-                    v.vram_claim_gib,
-                    id="vram_claim_gib",
-                    type="number",
-                    placeholder="empty: derived from the model's size on disk",
-                ),
-            )
-            with Horizontal(classes="field"):
-                yield Label("Options")
-                yield Checkbox("Allow CPU offloading", v.allow_cpu, id="allow_cpu")
-                yield Checkbox(
-                    "Generic proxy (/model/proxy/<name>/...)", v.generic_proxy, id="generic_proxy"
-                )
-            with Horizontal(id="form-buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Deploy", id="submit", variant="primary")
+        with Horizontal(id="form-body"):
+            with VerticalScroll(id="form"):
+                yield Static("", id="form-error", markup=False)
+                yield from model_fields(v)
+                yield performance_section(v)
+                yield scheduling_section(v)
+                yield advanced_section(v)
+                with Horizontal(id="form-buttons"):
+                    yield Button("Cancel", id="cancel")
+                    yield Button("Deploy", id="submit", variant="primary")
+            yield PlanPreview(id="plan")
         yield StatusLine("ctrl+s deploys; escape leaves the form", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start in the model path."""
-        self.query_one("#local_path", Input).focus()
+        """Show what applies, start in the model field, load the GPUs, plan."""
+        self.apply_choices()
+        first = "name" if self.model_given() else self.model_field()
+        self.query_one(f"#{first}").focus()
+        self.preview.show_message("fill in the form to see where the replicas would land")
+        self._load_workers()
+        self.schedule_plan()
+
+    @property
+    def preview(self) -> PlanPreview:
+        """The plan preview panel."""
+        return self.query_one("#plan", PlanPreview)
+
+    def model_field(self) -> str:
+        """The field that names the model for the chosen source."""
+        source = chosen(self.query_one("#source", RadioSet), "local_path")
+        return "local_path" if source == "local_path" else "repo_id"
+
+    def model_given(self) -> bool:
+        """Whether the model field was prefilled (from the model search)."""
+        return bool(self.initial.repo_id or self.initial.local_path)
+
+    # -- what applies -----------------------------------------------------------------------
+
+    def apply_choices(self) -> None:
+        """Show the fields of the chosen source and mode; disable what the backend lacks."""
+        hub = self.model_field() == "repo_id"
+        self.query_one("#field-local_path").display = not hub
+        self.query_one("#field-repo_id").display = hub
+        backend = chosen(self.query_one("#backend", RadioSet), "custom")
+        reasons = disabled_reasons(backend)
+        kv = self.query_one("#kv_enabled", Checkbox)
+        kv.disabled = "kv_enabled" in reasons
+        if kv.disabled:
+            kv.value = False
+        self.query_one("#kv_enabled-reason", Static).update(reasons.get("kv_enabled", ""))
+        for name in ("kv_ratio", "kv_max_ram_gib", "kv_chunk_size"):
+            self.query_one(f"#{name}", Input).disabled = not kv.value
+        for name in ("command", "vram_claim_gib"):
+            self.query_one(f"#{name}", Input).disabled = name in reasons
+            if name in reasons:
+                self.query_one(f"#{name}-hint", Static).update(reasons[name])
+        manual = chosen(self.query_one("#mode", RadioSet), "auto") == "manual"
+        for name in ("placement", "worker_selector"):
+            self.query_one(f"#field-{name}").display = not manual
+        for name in ("gpu_selector", "gpus_per_replica"):
+            self.query_one(f"#field-{name}").display = manual
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="workers")
+    def _load_workers(self) -> None:
+        try:
+            self.post_message(WorkersLoaded(self.client.list_workers()))
+        except Exception as exc:
+            self.post_message(WorkersLoaded([], as_api_error(exc)))
+
+    def on_workers_loaded(self, message: WorkersLoaded) -> None:
+        """Fill the GPU selector with every GPU and its free memory."""
+        message.stop()
+        hint = self.query_one("#gpu_selector-hint", Static)
+        if message.error is not None:
+            hint.update(f"could not list the workers: {message.error.message}")
+            return
+        selector = self.query_one("#gpu_selector", SelectionList)
+        options = gpu_selections(message.workers, self.initial.gpu_selector)
+        selector.clear_options()
+        selector.add_options(options)
+        hint.update("space toggles a GPU" if options else "no worker has GPUs: add one (w, then a)")
+
+    # -- the plan preview -------------------------------------------------------------------
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A field changed: plan again once typing settles."""
+        self.schedule_plan()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        """The env or parameters changed: plan again once typing settles."""
+        self.schedule_plan()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        """A switch changed: update what applies and plan again."""
+        self.apply_choices()
+        self.schedule_plan()
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        """A choice changed: update what applies and plan again."""
+        self.apply_choices()
+        self.schedule_plan()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """The category changed: plan again."""
+        self.schedule_plan()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        """The chosen GPUs changed: plan again."""
+        self.schedule_plan()
+
+    def schedule_plan(self) -> None:
+        """(Re)start the debounce timer: only the last change within PLAN_DELAY plans."""
+        if self._plan_timer is not None:
+            self._plan_timer.stop()
+        self._plan_timer = self.set_timer(PLAN_DELAY, self.request_plan)
+
+    def request_plan(self) -> None:
+        """Ask the server for a plan of the form as it is (or say what is missing)."""
+        self._plan_timer = None
+        try:
+            spec = build_spec(self.values())
+        except FormErrors as exc:
+            fields = ", ".join(f.replace("_", " ") for f in exc.errors)
+            self.preview.show_message(f"complete these fields to see a plan: {fields}")
+            return
+        self.plan_seq += 1
+        self.preview.border_subtitle = "planning…"
+        self._plan_in_thread(self.plan_seq, spec)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
+    def _plan_in_thread(self, seq: int, spec: DeploymentSpec) -> None:
+        try:
+            plan = self.client.plan(spec)
+        except Exception as exc:
+            self.post_message(PlanReady(seq, None, as_api_error(exc)))
+            return
+        estimate, estimate_error = None, ""
+        if spec.source.kind != "local_path":
+            try:
+                estimate = self.client.estimate(estimate_body(spec))
+            except Exception as exc:
+                estimate_error = as_api_error(exc).message
+        self.post_message(PlanReady(seq, plan, None, estimate, estimate_error))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        """Show the newest plan; answers to older requests are dropped."""
+        message.stop()
+        if message.seq != self.plan_seq:
+            return
+        self.preview.border_subtitle = ""
+        if message.error is not None:
+            self.preview.show_message(f"no plan: {message.error.message}", "red")
+        elif message.plan is not None:
+            self.preview.show_plan(message.plan, message.estimate, message.estimate_error)
 
     # -- reading the form -------------------------------------------------------------------
 
     def values(self) -> DeployFormValues:
         """What the widgets hold now."""
-        pressed = self.query_one("#backend", RadioSet).pressed_button
-        backend = (pressed.id or "") if pressed else ""
+
+        def text(field: str) -> str:
+            return self.query_one(f"#{field}", Input).value
+
+        def box(field: str) -> bool:
+            return self.query_one(f"#{field}", Checkbox).value
+
+        def radio(field: str, default: str) -> str:
+            return chosen(self.query_one(f"#{field}", RadioSet), default)
+
         return DeployFormValues(
-            local_path=self.query_one("#local_path", Input).value,
-            name=self.query_one("#name", Input).value,
-            cluster=self.query_one("#cluster", Input).value,
-            backend=backend.removeprefix("backend-") or "custom",
-            replicas=self.query_one("#replicas", Input).value,
-            command=self.query_one("#command", Input).value,
+            local_path=text("local_path"),
+            name=text("name"),
+            cluster=text("cluster"),
+            backend=radio("backend", "custom"),
+            replicas=text("replicas"),
+            command=text("command"),
             env=self.query_one("#env", TextArea).text,
-            vram_claim_gib=self.query_one("#vram_claim_gib", Input).value,
-            allow_cpu=self.query_one("#allow_cpu", Checkbox).value,
-            generic_proxy=self.query_one("#generic_proxy", Checkbox).value,
+            vram_claim_gib=text("vram_claim_gib"),
+            allow_cpu=box("allow_cpu"),
+            generic_proxy=box("generic_proxy"),
+            source=radio("source", "local_path"),
+            repo_id=text("repo_id"),
+            backend_version=text("backend_version"),
+            kv_enabled=box("kv_enabled"),
+            kv_ratio=text("kv_ratio"),
+            kv_max_ram_gib=text("kv_max_ram_gib"),
+            kv_chunk_size=text("kv_chunk_size"),
+            mode=radio("mode", "auto"),
+            placement=radio("placement", "spread"),
+            worker_selector=text("worker_selector"),
+            gpu_selector=list(self.query_one("#gpu_selector", SelectionList).selected),
+            gpus_per_replica=text("gpus_per_replica"),
+            category=str(self.query_one("#category", Select).value),
+            backend_parameters=self.query_one("#backend_parameters", TextArea).text,
+            restart_on_error=box("restart_on_error"),
+            distributed=box("distributed"),
         )
 
     def show_errors(self, errors: dict[str, str]) -> None:
-        """Put each message under its field (clearing the others) and focus the first one."""
+        """Put each message under its field (clearing the others); expand the section of the
+        first one and focus it."""
         for field in FIELD_ORDER:
             message = errors.get(field, "")
             error = self.query_one(f"#{field}-error", Static)
@@ -180,9 +301,11 @@ class DeployFormScreen(ClientScreen):
             self.query_one(f"#field-{field}").set_class(bool(message), "-invalid")
         if errors:
             first = next(iter(errors))
+            if first in SECTION_OF:
+                self.query_one(f"#{SECTION_OF[first]}", Collapsible).collapsed = False
             target = self.query_one(f"#{first}")
-            target.focus()
-            target.scroll_visible(animate=False)
+            self.call_after_refresh(target.focus)
+            self.call_after_refresh(target.scroll_visible, animate=False)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -234,6 +357,8 @@ class DeployFormScreen(ClientScreen):
         self.query_one("#form-error", Static).update(text)
         self.status.error(f"{text} (fix it and press ctrl+s again)")
         field = str(error.details.get("field", "")) or FIELD_OF_CODE.get(error.code, "")
+        if field == "local_path":
+            field = self.model_field()
         if field in FIELD_ORDER:
             self.show_errors({field: error.message})
         self.query_one("#form", VerticalScroll).scroll_home(animate=False)

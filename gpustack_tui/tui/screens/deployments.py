@@ -49,9 +49,12 @@ class DeploymentsScreen(ServerScreen):
 
     BINDINGS = [
         Binding("n", "new", "New", id="deployments.new"),
+        Binding("m", "search_models", "Models", id="deployments.search_models"),
         Binding("l", "logs", "Logs", id="deployments.logs"),
         Binding("s", "scale", "Scale", id="deployments.scale"),
         Binding("ctrl+d", "delete", "Delete", id="deployments.delete"),
+        Binding("x", "stop", "Stop", id="deployments.stop"),
+        Binding("X", "start", "Start", id="deployments.start"),
         Binding("w", "workers", "Workers", id="deployments.workers"),
         Binding("a", "api_keys", "API keys", id="deployments.api_keys"),
         Binding("r", "refresh", "Refresh", id="deployments.refresh"),
@@ -143,6 +146,12 @@ class DeploymentsScreen(ServerScreen):
         """Open the deploy form."""
         self.app.push_screen(DeployFormScreen(), self._deployed)
 
+    def action_search_models(self) -> None:
+        """Search Hugging Face or ModelScope (or give a path), then the deploy form."""
+        from gpustack_tui.tui.screens.model_search import ModelSearchScreen
+
+        self.app.push_screen(ModelSearchScreen(), self._deployed)
+
     def _deployed(self, view: DeploymentView | None) -> None:
         if view is None:
             return
@@ -216,6 +225,51 @@ class DeploymentsScreen(ServerScreen):
                 self.request(what, call, f"deleted {name}")
 
         self.app.push_screen(modal, answered)
+
+    def action_stop(self) -> None:
+        """Stop the selected deployment (replicas to 0, the count remembered), after
+        confirmation."""
+        view, _ = self.selected()
+        if view is None:
+            self.status.error("no deployment selected: move the cursor to a deployment")
+            return
+        name, count = view.name, view.spec.replicas
+        if count == 0:
+            self.status.error(f"{name} is already stopped: X starts it")
+            return
+        modal = ConfirmModal(
+            f"Stop deployment {name}?",
+            f"Its {count} replica(s) are stopped; the deployment is kept, and X starts "
+            f"{count} again.",
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.request(
+                    f"stopping {name}",
+                    lambda: self.client.stop_deployment(name),
+                    f"stopped {name}: X starts its {count} replica(s) again",
+                )
+
+        self.app.push_screen(modal, answered)
+
+    def action_start(self) -> None:
+        """Start the selected stopped deployment with the replica count it had (1 if none)."""
+        view, _ = self.selected()
+        if view is None:
+            self.status.error("no deployment selected: move the cursor to a deployment")
+            return
+        name = view.name
+        if view.spec.replicas:
+            self.status.error(f"{name} already runs {view.spec.replicas} replica(s): s scales it")
+            return
+        self.request(
+            f"starting {name}",
+            lambda: self.client.start_deployment(name),
+            lambda started: (
+                f"started {name} with {started.spec.replicas} replica(s); s changes the count"
+            ),
+        )
 
     def action_workers(self) -> None:
         """Open the workers view."""
