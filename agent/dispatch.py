@@ -7,7 +7,7 @@ import sys
 import traceback
 from typing import Any, Callable, Dict
 
-from agent import bundle_hash, gpu, logs, ports, system, workloads
+from agent import bundle_hash, download, gpu, logs, ports, system, workloads
 from agent.errors import BAD_REQUEST, INTERNAL, UNKNOWN_METHOD, AgentError
 from agent.model_files import model_metadata
 from agent.runtimes import detect
@@ -46,6 +46,9 @@ METHODS: Dict[str, Handler] = {
     "read_log": logs.read_log,
     "path_info": system.path_info,
     "model_metadata": model_metadata,
+    "download": download.download,
+    "download_status": download.download_status,
+    "download_cancel": download.download_cancel,
 }
 
 

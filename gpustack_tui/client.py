@@ -157,6 +157,17 @@ class Client:
         )
         return DeploymentView.model_validate(response.json())
 
+    def stop_deployment(self, name: str) -> DeploymentView:
+        """Replicas to 0, the count it had remembered for `start_deployment`."""
+        response = self._request("POST", f"/api/v1/deployments/{name}/stop")
+        return DeploymentView.model_validate(response.json())
+
+    def start_deployment(self, name: str, replicas: int | None = None) -> DeploymentView:
+        """Replicas back to the remembered count (1 when none), or to `replicas`."""
+        body = {} if replicas is None else {"replicas": replicas}
+        response = self._request("POST", f"/api/v1/deployments/{name}/start", json=body)
+        return DeploymentView.model_validate(response.json())
+
     def delete_deployment(self, name: str) -> None:
         """Delete a deployment; its processes are stopped on the workers."""
         self._request("DELETE", f"/api/v1/deployments/{name}")

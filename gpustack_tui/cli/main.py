@@ -18,6 +18,7 @@ from gpustack_tui.cli import (
     files_cmd,
     instances_cmd,
     keys_cmd,
+    lifecycle_cmd,
     plan_cmd,
     server_cmd,
     workers_cmd,
@@ -134,6 +135,8 @@ cli.add_command(files_cmd.get)
 cli.add_command(estimate_cmd.estimate)
 cli.add_command(plan_cmd.plan)
 cli.add_command(keys_cmd.keys)
+cli.add_command(lifecycle_cmd.stop)
+cli.add_command(lifecycle_cmd.start)
 
 
 def main(argv: list[str] | None = None) -> None:

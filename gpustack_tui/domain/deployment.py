@@ -156,8 +156,6 @@ class DeploymentSpec(_Strict):
 def unsupported_features(spec: DeploymentSpec) -> list[str]:
     """What this version cannot run yet; the server refuses such a spec with these reasons."""
     reasons = []
-    if spec.source.kind != "local_path":
-        reasons.append(f"source {spec.source.kind} is not supported yet: use local_path")
     if spec.backend != "custom":
         reasons.append(f"backend {spec.backend!r} is not supported yet: use custom")
     if spec.performance.extended_kv_cache.enabled:

@@ -73,10 +73,11 @@ def test_unknown_key_in_file_is_refused_before_sending(server, gt) -> None:
         assert client.list_deployments() == []
 
 
-def test_huggingface_source_is_not_supported_yet(server, gt) -> None:
+def test_a_backend_not_supported_yet_is_refused(server, gt) -> None:
     spec = {
         "name": "hf",
-        "source": {"huggingface": "Qwen/Qwen3-0.6B"},
+        "source": {"huggingface": "Qwen/Qwen3-0.6B"},  # hub sources are (downloaded by workers)
+        "backend": "vllm",
         "advanced": {"command": "serve"},
     }
     result = gt("apply", "-f", "-", input=yaml.safe_dump(spec))
