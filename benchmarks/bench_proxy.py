@@ -116,7 +116,7 @@ def serve_proxy(port: int, upstream: str, data_dir: str, forwarder: str, slow: b
 
         fwd: Any = AioForwarder()
     else:
-        from gpustack_tui.server.proxy.httpx_forwarder import Forwarder as HttpxForwarder
+        from httpx_forwarder import Forwarder as HttpxForwarder
 
         fwd = HttpxForwarder()
 

@@ -1,4 +1,4 @@
-"""The httpx forwarder, kept only so that benchmarks/bench_proxy.py can compare the two clients.
+"""The httpx forwarder the proxy used before aiohttp, kept beside bench_proxy.py to compare.
 
 The server uses `forwarder.Forwarder` (aiohttp): on our machines httpx added about twice the
 latency per request and a fraction of the throughput (figures in the benchmark's output).
