@@ -11,6 +11,7 @@ from gpustack_tui.domain.backend_params import BackendParameterError, validate_f
 from gpustack_tui.domain.command import split_command
 from gpustack_tui.domain.env import validate_env
 
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$")
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")
 BUILTIN_BACKENDS = ("vllm", "sglang", "mindie", "voxbox", "custom")
 
@@ -33,6 +34,13 @@ class ModelSource(_Strict):
         given = [k for k in ("huggingface", "modelscope", "local_path") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("give exactly one of huggingface, modelscope or local_path")
+        for hub in ("huggingface", "modelscope"):
+            repo = getattr(self, hub)
+            if repo and not REPO_ID.match(repo):
+                raise ValueError(
+                    f"{hub} repository {repo!r} must look like ORG/NAME (letters, digits, "
+                    "'.', '_', '-')"
+                )
         return self
 
     @property

@@ -143,3 +143,18 @@ def test_management_api_needs_the_token(server: RunningServer) -> None:
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
     assert oct(server.paths.token_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_malformed_hub_repository_is_refused_before_any_network_call(
+    server: RunningServer,
+) -> None:
+    token = server.paths.token_file.read_text().strip()
+    for path, body in (
+        ("/api/v1/estimate", {"source": {"modelscope": "(garbage) id"}}),
+        ("/api/v1/deployments", {**spec("m", "/x"), "source": {"huggingface": "a/b/c"}}),
+    ):
+        response = httpx.post(
+            f"{server.url}{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 422, response.text
+        assert "must look like ORG/NAME" in response.json()["error"]["message"]

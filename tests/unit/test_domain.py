@@ -40,6 +40,8 @@ def test_full_yaml_shape_is_accepted_and_kept() -> None:
         ({"name": "Bad Name"}, "name must be"),
         ({"source": {}}, "exactly one"),
         ({"source": {"local_path": "/a", "huggingface": "b/c"}}, "exactly one"),
+        ({"source": {"modelscope": "not a repo; rm -rf /"}}, "must look like ORG/NAME"),
+        ({"source": {"huggingface": "a/b/c"}}, "must look like ORG/NAME"),
         ({"replicas": -1}, "greater than or equal to 0"),
         ({"advanced": {"command": ""}}, "needs a command line"),
         ({"advanced": {"command": "x 'unbalanced"}}, "quotes"),
