@@ -12,8 +12,9 @@ import statistics
 import time
 
 from gpustack_tui.domain.instance import Instance
+from gpustack_tui.domain.units import GIB
 from gpustack_tui.domain.worker import Gpu, Worker, WorkerState
-from gpustack_tui.scheduler.model import GIB, Request
+from gpustack_tui.scheduler.model import Request
 from gpustack_tui.scheduler.schedule import place
 from gpustack_tui.scheduler.scoring import Load
 from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.units import GIB
 
-GIB = 1024**3
 MIN_CLAIM = 256 * 1024**2
 # Weights plus activations and runtime buffers; a rough factor until the real estimate lands.
 SIZE_FACTOR = 1.2
@@ -31,10 +31,3 @@ def resource_request(spec: DeploymentSpec, model_bytes: int) -> ResourceRequest:
     return ResourceRequest(
         gpu_count=1, vram_per_gpu=claim, allow_cpu=spec.advanced.allow_cpu_offloading
     )
-
-
-def format_bytes(value: int) -> str:
-    """Bytes as a short human figure: '512.0 MiB', '23.5 GiB'."""
-    if value >= GIB:
-        return f"{value / GIB:.1f} GiB"
-    return f"{value / 1024**2:.1f} MiB"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gpustack_tui.scheduler.model import GIB, GpuSnapshot, PlacedInstance, WorkerSnapshot
+from gpustack_tui.domain.units import GIB
+from gpustack_tui.scheduler.model import GpuSnapshot, PlacedInstance, WorkerSnapshot
 
 
 class _Strict(BaseModel):

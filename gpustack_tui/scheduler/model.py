@@ -8,8 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-GIB = 1024**3
-
 
 @dataclass(frozen=True)
 class GpuSnapshot:
@@ -129,10 +127,3 @@ class NoFit:
         if not self.reasons:
             return "no workers: add one with `gpustack-tui workers add`"
         return "no worker fits: " + "; ".join(self.reasons)
-
-
-def format_bytes(value: int) -> str:
-    """Bytes as a short figure: '512.0 MiB', '23.5 GiB'."""
-    if abs(value) >= GIB:
-        return f"{value / GIB:.1f} GiB"
-    return f"{value / 1024**2:.1f} MiB"

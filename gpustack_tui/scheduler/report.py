@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpustack_tui.scheduler.model import NoFit, Placement, format_bytes
+from gpustack_tui.domain.units import format_bytes
+from gpustack_tui.scheduler.model import NoFit, Placement
 
 
 def plan_json(results: list[Placement | NoFit], max_context: int | None = None) -> dict[str, Any]:

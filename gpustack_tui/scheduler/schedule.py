@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gpustack_tui.domain.units import format_bytes
 from gpustack_tui.scheduler.candidates import (
     manual_candidates,
     multi_candidates,
@@ -22,7 +23,6 @@ from gpustack_tui.scheduler.model import (
     Placement,
     Request,
     WorkerSnapshot,
-    format_bytes,
 )
 from gpustack_tui.scheduler.scoring import (
     Load,

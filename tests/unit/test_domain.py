@@ -10,7 +10,8 @@ from gpustack_tui.domain.deployment import DeploymentSpec, unsupported_features
 from gpustack_tui.domain.env import parse_env_items
 from gpustack_tui.domain.instance import InstanceState, can_move
 from gpustack_tui.domain.text import sanitize_terminal_text
-from gpustack_tui.estimate.claim import GIB, MIN_CLAIM, resource_request
+from gpustack_tui.domain.units import GIB
+from gpustack_tui.estimate.claim import MIN_CLAIM, resource_request
 
 
 def make(**overrides: object) -> DeploymentSpec:

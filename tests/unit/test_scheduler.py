@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.domain.units import GIB
 from gpustack_tui.domain.worker import Worker, WorkerState
 from gpustack_tui.scheduler.candidates import manual_gpus_per_replica
 from gpustack_tui.scheduler.filters import labels_match, selector_text
 from gpustack_tui.scheduler.model import (
-    GIB,
     GpuSnapshot,
     NoFit,
     PlacedInstance,

@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from gpustack_tui.client import ApiError
-from gpustack_tui.scheduler.model import format_bytes
+from gpustack_tui.domain.units import format_bytes
 
 
 class PlanReady(Message):
