@@ -158,3 +158,19 @@ def test_a_malformed_hub_repository_is_refused_before_any_network_call(
         )
         assert response.status_code == 422, response.text
         assert "must look like ORG/NAME" in response.json()["error"]["message"]
+
+
+def test_missing_things_are_404_with_the_name(server: RunningServer) -> None:
+    token = server.paths.token_file.read_text().strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    for method, path, message in (
+        ("GET", "/api/v1/workers/ghost", "no worker named 'ghost'"),
+        ("PUT", "/api/v1/workers/ghost/labels", "no worker named 'ghost'"),
+        ("DELETE", "/api/v1/workers/ghost", "no worker named 'ghost'"),
+        ("DELETE", "/api/v1/deployments/ghost", "no deployment named 'ghost'"),
+        ("DELETE", "/api/v1/instances/ghost", "no instance named 'ghost'"),
+    ):
+        body = {} if method == "PUT" else None
+        response = httpx.request(method, f"{server.url}{path}", headers=headers, json=body)
+        assert response.status_code == 404, (path, response.text)
+        assert response.json()["error"] == {"code": "not_found", "message": message, "details": {}}

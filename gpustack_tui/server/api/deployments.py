@@ -149,9 +149,6 @@ def start_deployment(name: str, ctx: Context, body: Start | None = None) -> Depl
 @router.delete("/{name}", status_code=204)
 def delete_deployment(name: str, ctx: Context) -> Response:
     """Delete the deployment; the reconciler stops its processes on the workers."""
-    try:
-        ctx.store.delete_deployment(name)
-    except NotFound as exc:
-        raise ApiException(404, "not_found", f"no deployment named {name!r}") from exc
+    ctx.store.delete_deployment(name)
     ctx.reconciler.wake()
     return Response(status_code=204)

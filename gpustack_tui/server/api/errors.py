@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gpustack_tui.server.store import NotFound
+
 
 class ApiException(Exception):
     """Raised by handlers; becomes a JSON error with a stable code and a message for people."""
@@ -45,6 +47,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiException)
     async def _api(_request: Request, exc: ApiException) -> JSONResponse:
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        # The store names what is missing ("no worker named 'w1'"); KeyError's str() would quote it.
+        return error_response(404, "not_found", str(exc.args[0]) if exc.args else "not found")
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -37,10 +37,7 @@ def list_instances(ctx: Context) -> list[Instance]:
 @router.delete("/{name}", status_code=204)
 def delete_instance(name: str, ctx: Context) -> Response:
     """Forget the instance; its process is stopped and the reconciler makes a new one."""
-    try:
-        ctx.store.delete_instance(name)
-    except NotFound as exc:
-        raise ApiException(404, "not_found", f"no instance named {name!r}") from exc
+    ctx.store.delete_instance(name)
     ctx.reconciler.wake()
     return Response(status_code=204)
 

@@ -12,7 +12,7 @@ from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
 from gpustack_tui.server.sessions import default_worker_name
-from gpustack_tui.server.store import AlreadyExists, NotFound
+from gpustack_tui.server.store import AlreadyExists
 from gpustack_tui.server.workers.errors import (
     HostKeyChanged,
     HostKeyUnknown,
@@ -42,10 +42,7 @@ def list_workers(ctx: Context) -> list[Worker]:
 @router.get("/{name}")
 def get_worker(name: str, ctx: Context) -> Worker:
     """One worker."""
-    try:
-        return ctx.store.get_worker(name)
-    except NotFound as exc:
-        raise ApiException(404, "not_found", f"no worker named {name!r}") from exc
+    return ctx.store.get_worker(name)
 
 
 @router.post("", status_code=201)
@@ -79,10 +76,7 @@ async def add_worker(body: AddWorker, ctx: Context) -> Worker:
 @router.put("/{name}/labels")
 def set_labels(name: str, labels: dict[str, str], ctx: Context) -> Worker:
     """Replace a worker's labels."""
-    try:
-        worker = ctx.store.get_worker(name)
-    except NotFound as exc:
-        raise ApiException(404, "not_found", f"no worker named {name!r}") from exc
+    worker = ctx.store.get_worker(name)
     worker.labels = labels
     ctx.store.save_worker(worker)
     return worker
@@ -100,9 +94,6 @@ def remove_worker(name: str, ctx: Context) -> Response:
             f"{len(placed)} instance(s) are placed on {name} ({names}): scale those deployments "
             "down or delete them first",
         )
-    try:
-        ctx.store.remove_worker(name)
-    except NotFound as exc:
-        raise ApiException(404, "not_found", f"no worker named {name!r}") from exc
+    ctx.store.remove_worker(name)
     ctx.sessions.forget(name)
     return Response(status_code=204)
