@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import fcntl
 import json
@@ -12,7 +11,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -24,6 +23,9 @@ from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.app import InferenceParts, create_app, create_inference_app
 from gpustack_tui.server.auth import ensure_token
 from gpustack_tui.server.context import ServerContext
+from gpustack_tui.server.proxy.lean_exchange import LeanInference
+from gpustack_tui.server.proxy.lean_server import LeanService, serve_lean, tls_context
+from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
 from gpustack_tui.server.reconciler import Reconciler
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import Store
@@ -73,34 +75,41 @@ class InferenceListener:
         return _url(self.host, self.port, "https" if self.tls_cert else "http")
 
 
-class _Follower(uvicorn.Server):
-    """A second listener: its leader handles the signals and tells it to stop."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 class _Leader(uvicorn.Server):
-    """The management listener: a SIGTERM/SIGINT stops its followers with it."""
+    """The management listener; `on_exit` runs when a SIGTERM/SIGINT tells it to stop."""
 
-    followers: tuple[uvicorn.Server, ...] = ()
+    on_exit: Callable[[], None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
-        for follower in self.followers:
-            follower.should_exit = True
-            follower.force_exit = follower.force_exit or self.force_exit
+        if self.on_exit is not None:
+            self.on_exit()
 
 
-async def _serve_all(leader: _Leader, follower: uvicorn.Server) -> None:
-    """Both listeners on one loop; when either stops, the other stops too."""
-    leader.followers = (follower,)
-    tasks = [asyncio.ensure_future(leader.serve()), asyncio.ensure_future(follower.serve())]
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    leader.should_exit = follower.should_exit = True
-    for task in tasks:
-        await task
+async def _serve_with_lean(
+    leader: _Leader, parts: InferenceParts, inference: InferenceListener, timeout: float | None
+) -> None:
+    """The management API on uvicorn and the lean inference listener, on one loop.
+
+    The lean listener stops taking connections as soon as the leader is told to stop, and
+    finishes the requests it has before the leader's lifespan closes what they use.
+    """
+    await parts.forwarder.start()  # for the requests the lean path hands to the app
+    handler = LeanInference(
+        parts.table, keys=parts.keys, usage=parts.usage, pool=UpstreamPool(read_timeout=timeout)
+    )
+    tls = None
+    if inference.tls_cert is not None and inference.tls_key is not None:
+        tls = tls_context(str(inference.tls_cert), str(inference.tls_key))
+    service = LeanService(handler, parts.fast(create_inference_app(parts)), tls=tls is not None)
+    listener = await serve_lean(service, inference.host, inference.port, tls)
+    leader.on_exit = listener.close
+    try:
+        await leader.serve()
+    finally:
+        listener.close()
+        await service.close(grace=5.0)
+        handler.pool.close()
 
 
 def _check_port(host: str, port: int, flag: str = "--port") -> None:
@@ -135,9 +144,10 @@ def run_server(
 ) -> None:
     """Serve until SIGTERM/SIGINT. Instances keep running after the server stops.
 
-    With `inference`, the inference routes (/v1, /model/proxy) listen there instead, on a second
-    uvicorn server in this process and on the same event loop, and the management API stays on
-    `host`: two apps on two sockets, so no request can reach the management API through the
+    With `inference`, the inference routes (/v1, /model/proxy) listen there instead, on the lean
+    listener (proxy/lean_server.py: httptools on a plain asyncio Protocol, measured by
+    benchmarks/bench_proxy.py) in this process and on the same event loop, and the management
+    API stays on `host`: two sockets, so no request can reach the management API through the
     network-facing address whatever its Host header says. `upstream_timeout` (seconds) bounds
     the wait for an instance's answer (504 after it); None waits as long as the instance thinks.
     """
@@ -185,21 +195,13 @@ def run_server(
         if inference is None:
             uvicorn.Server(config).run()
             return
-        log.info("inference routes on %s", inference.url)
-        second = uvicorn.Config(
-            parts.fast(create_inference_app(parts)),
-            host=inference.host,
-            port=inference.port,
-            log_level="info",
-            access_log=False,
-            proxy_headers=False,
-            ssl_certfile=inference.tls_cert,
-            ssl_keyfile=inference.tls_key,
-        )
+        log.info("inference routes on %s (lean listener)", inference.url)
         factory = config.get_loop_factory()
         loop = factory() if factory is not None else asyncio.new_event_loop()
         try:
-            loop.run_until_complete(_serve_all(_Leader(config), _Follower(second)))
+            loop.run_until_complete(
+                _serve_with_lean(_Leader(config), parts, inference, upstream_timeout)
+            )
         finally:
             loop.close()
     finally:

@@ -22,6 +22,8 @@ from gpustack_tui.server.store import Store
 PREFIX = "gpustack"
 _ID_BYTES = 6
 _SECRET_BYTES = 32
+VALID_KEYS_KEPT = 1024
+"""Checked keys remembered (by the full key) until the key table changes."""
 LAST_USED_FLUSH_SECONDS = 30.0
 """How often key use is written to the store: never once per request."""
 
@@ -65,6 +67,8 @@ class KeyRing:
         self._lock = threading.Lock()
         self._seen = -1
         self._entries: dict[str, _Entry] = {}
+        self._valid: dict[str, _Entry] = {}
+        self._valid_for: dict[str, _Entry] | None = None
         self._used: dict[str, float] = {}
         self._flushed_at = time.monotonic()
 
@@ -114,24 +118,37 @@ class KeyRing:
                 "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
                 " (create one with `gpustack-tui keys create NAME`)"
             )
-        prefix, _, rest = key.partition("_")
-        key_id, _, secret = rest.partition("_")
-        entry = self._snapshot().get(key_id) if prefix == PREFIX else None
-        given = hashlib.sha256(secret.encode("utf-8", "replace")).digest()
-        expected = entry.secret_hash if entry else b"\0" * len(given)
-        if not hmac.compare_digest(given, expected) or entry is None:
-            raise _unauthorized(
-                "the API key is not valid (note: the management token is not an API key)"
-            )
+        entries = self._snapshot()
+        entry = self._valid.get(key) if entries is self._valid_for else None
+        if entry is None:
+            prefix, _, rest = key.partition("_")
+            key_id, _, secret = rest.partition("_")
+            entry = entries.get(key_id) if prefix == PREFIX else None
+            given = hashlib.sha256(secret.encode("utf-8", "replace")).digest()
+            expected = entry.secret_hash if entry else b"\0" * len(given)
+            if not hmac.compare_digest(given, expected) or entry is None:
+                raise _unauthorized(
+                    "the API key is not valid (note: the management token is not an API key)"
+                )
+            self._remember(entries, key, entry)
         info = entry.info
-        state = info.state(time.time())
+        key_id = info.id
+        now = time.time()
+        state = info.state(now)
         if state != "active":
             raise _unauthorized(f"the API key {info.name!r} is {state}: create a new one")
-        self._note_use(key_id)
+        self._note_use(key_id, now)
         return entry.grant
 
-    def _note_use(self, key_id: str) -> None:
-        self._used[key_id] = time.time()
+    def _remember(self, entries: dict[str, _Entry], key: str, entry: _Entry) -> None:
+        """Keep a checked key for the next request while the key table is unchanged: a dict
+        lookup instead of a hash (the table's expiry and revocation still apply)."""
+        if entries is not self._valid_for or len(self._valid) >= VALID_KEYS_KEPT:
+            self._valid, self._valid_for = {}, entries
+        self._valid[key] = entry
+
+    def _note_use(self, key_id: str, now: float) -> None:
+        self._used[key_id] = now
         if time.monotonic() - self._flushed_at > LAST_USED_FLUSH_SECONDS:
             self.flush()
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import re
 import threading
+from bisect import bisect_left
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Metric, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 __all__ = ["METRICS_CONTENT_TYPE", "TokenCounts", "UsageBook", "tokens_from_body"]
 
@@ -48,19 +52,54 @@ def _from_usage(usage: object) -> TokenCounts | None:
     return counts
 
 
+def loads_json(data: bytes) -> Any:
+    """`json.loads` of bytes, without its encoding detection when they are plain UTF-8."""
+    if data[:3] != b"\xef\xbb\xbf":
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return json.loads(data)  # UTF-16/32: let json find the encoding
+        return _DECODER.decode(text)
+    return json.loads(data)
+
+
+_DECODER = json.JSONDecoder()
+
+
+_USAGE_OPENS = re.compile(rb"\s*:\s*\{")
+
+
+def _last_usage_object(body: bytes) -> TokenCounts | None:
+    """The last `"usage": {...}` of a JSON answer, parsed alone (the answer's own usage comes
+    last at its top level; a quote inside a string is escaped, so no text can fake one). None
+    when there is no such object: then the whole answer is parsed."""
+    at = body.rfind(b'"usage"')
+    opens = _USAGE_OPENS.match(body, at + 7)
+    if opens is None:
+        return None
+    try:
+        usage, _ = _DECODER.raw_decode(body[opens.end() - 1 :].decode("utf-8"))
+    except ValueError:
+        return None
+    return _from_usage(usage)
+
+
 def tokens_from_body(body: bytes, *, streamed: bool) -> TokenCounts | None:
     """The usage of a JSON answer, or of the last server-sent event that carries one."""
     if b'"usage"' not in body:
         return None
     try:
         if not streamed:
-            parsed: Any = json.loads(body)
+            counts = _last_usage_object(body)
+            if counts is not None:
+                return counts
+            parsed: Any = loads_json(body)
             if isinstance(parsed, dict) and isinstance(parsed.get("response"), dict):
                 parsed = parsed["response"]  # /v1/responses nests it
             return _from_usage(parsed.get("usage")) if isinstance(parsed, dict) else None
         matches = _USAGE_IN_SSE.findall(body)
         for raw in reversed(matches):
-            event = json.loads(raw)
+            event = loads_json(raw)
             if isinstance(event, dict):
                 if isinstance(event.get("response"), dict):
                     event = event["response"]
@@ -72,12 +111,18 @@ def tokens_from_body(body: bytes, *, streamed: bool) -> TokenCounts | None:
     return None
 
 
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+"""Upper bounds (seconds) of the latency histogram in /metrics."""
+
+
 @dataclass
 class _Line:
     requests: int = 0
     errors: int = 0
     tokens: TokenCounts = field(default_factory=TokenCounts)
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_WINDOW))
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
 
 
 def _percentile(ordered: list[float], q: float) -> float | None:
@@ -87,37 +132,60 @@ def _percentile(ordered: list[float], q: float) -> float | None:
     return ordered[index]
 
 
+class _Exposition:
+    """Builds the Prometheus series from the book's own counts when /metrics is read.
+
+    Counting with prometheus_client's Counter and Histogram took a lock and several calls per
+    series on every request; this way a request costs a few integer additions.
+    """
+
+    def __init__(self, book: UsageBook) -> None:
+        self._book = book
+
+    def collect(self) -> Iterator[Metric]:
+        lines = self._book._copy()
+        labels = ["deployment", "key"]
+        requests = CounterMetricFamily(
+            "gpustack_inference_requests", "Inference requests.", labels=labels
+        )
+        errors = CounterMetricFamily(
+            "gpustack_inference_errors",
+            "Inference requests answered with status >= 400.",
+            labels=labels,
+        )
+        tokens = CounterMetricFamily(
+            "gpustack_inference_tokens",
+            "Tokens from the answers' usage fields.",
+            labels=[*labels, "kind"],
+        )
+        latency = HistogramMetricFamily(
+            "gpustack_inference_latency_seconds",
+            "Time from request to the end of the answer.",
+            labels=labels,
+        )
+        for (deployment, key), line in sorted(lines.items()):
+            pair = [deployment, key]
+            requests.add_metric(pair, line.requests)
+            errors.add_metric(pair, line.errors)
+            for kind in TOKEN_KINDS:
+                value = getattr(line.tokens, kind)
+                tokens.add_metric([*pair, kind.removesuffix("_tokens")], value)
+            cumulative, buckets = 0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), line.buckets, strict=True):
+                cumulative += count
+                buckets.append((floatToGoString(bound), cumulative))
+            latency.add_metric(pair, buckets, line.latency_sum)
+        yield from (requests, errors, tokens, latency)
+
+
 class UsageBook:
     """Counts requests as the inference routes finish them. Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lines: dict[tuple[str, str], _Line] = {}
-        self._children: dict[tuple[str, str], tuple[Any, Any, Any, dict[str, Any]]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
-        labels = ["deployment", "key"]
-        self._requests = Counter(
-            "gpustack_inference_requests", "Inference requests.", labels, registry=self.registry
-        )
-        self._errors = Counter(
-            "gpustack_inference_errors",
-            "Inference requests answered with status >= 400.",
-            labels,
-            registry=self.registry,
-        )
-        self._tokens = Counter(
-            "gpustack_inference_tokens",
-            "Tokens from the answers' usage fields.",
-            [*labels, "kind"],
-            registry=self.registry,
-        )
-        self._latency = Histogram(
-            "gpustack_inference_latency_seconds",
-            "Time from request to the end of the answer.",
-            labels,
-            registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
-        )
+        self.registry.register(_Exposition(self))
 
     def record(
         self,
@@ -130,33 +198,35 @@ class UsageBook:
     ) -> None:
         """Count one finished request."""
         pair = (deployment, key or NO_KEY)
-        failed = status >= 400
         with self._lock:
-            line = self._lines.setdefault(pair, _Line())
+            line = self._lines.get(pair)
+            if line is None:
+                line = self._lines[pair] = _Line()
             line.requests += 1
-            line.errors += failed
+            if status >= 400:
+                line.errors += 1
             line.latencies.append(seconds)
+            line.buckets[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            line.latency_sum += seconds
             if tokens is not None:
-                for kind in TOKEN_KINDS:
-                    setattr(line.tokens, kind, getattr(line.tokens, kind) + getattr(tokens, kind))
-        children = self._children.get(pair)
-        if children is None:  # labels() validates and locks: look each pair's series up once
-            children = (
-                self._requests.labels(*pair),
-                self._errors.labels(*pair),
-                self._latency.labels(*pair),
-                {k: self._tokens.labels(*pair, k.removesuffix("_tokens")) for k in TOKEN_KINDS},
-            )
-            self._children[pair] = children
-        requests, errors, latency, token_series = children
-        requests.inc()
-        if failed:
-            errors.inc()
-        latency.observe(seconds)
-        if tokens is not None:
-            for kind in TOKEN_KINDS:
-                if getattr(tokens, kind):
-                    token_series[kind].inc(getattr(tokens, kind))
+                total = line.tokens
+                total.prompt_tokens += tokens.prompt_tokens
+                total.completion_tokens += tokens.completion_tokens
+                total.total_tokens += tokens.total_tokens
+
+    def _copy(self) -> dict[tuple[str, str], _Line]:
+        with self._lock:
+            return {
+                pair: _Line(
+                    line.requests,
+                    line.errors,
+                    TokenCounts(**vars(line.tokens)),
+                    line.latencies,
+                    list(line.buckets),
+                    line.latency_sum,
+                )
+                for pair, line in self._lines.items()
+            }
 
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """Rows per deployment and per key: requests, errors, latency p50/p90/p99 (ms), tokens."""

@@ -16,10 +16,12 @@ from fastapi import FastAPI
 from gpustack_tui.server.keys import KeyRing
 from gpustack_tui.server.proxy import Forwarder, ModelRoute, build_inference_router
 from gpustack_tui.server.proxy.fast_path import FastPath
+from gpustack_tui.server.proxy.lean_exchange import LeanInference
+from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
 from gpustack_tui.server.store import Store
 from gpustack_tui.server.usage import UsageBook
 from tests.fixtures.backend import BackendProcess, start_backend
-from tests.proxy.support import Served, StaticRouteTable, serve
+from tests.proxy.support import LeanServed, Served, StaticRouteTable, serve, serve_lean
 
 
 @dataclass
@@ -32,9 +34,9 @@ class Proxy:
 
 
 @pytest.fixture(scope="session")
-def _stopping() -> Iterator[list[Served]]:
+def _stopping() -> Iterator[list[Served | LeanServed]]:
     """Servers told to exit; joined once at the end so that no test waits on a shutdown."""
-    stopping: list[Served] = []
+    stopping: list[Served | LeanServed] = []
     yield stopping
     for served in stopping:
         served.stop()
@@ -53,11 +55,18 @@ def shared_backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[B
         backend.stop()
 
 
-@pytest.fixture
-def start_proxy(_stopping: list[Served]) -> Iterator[Callable[..., Proxy]]:
+@pytest.fixture(params=["asgi", "lean"])
+def start_proxy(
+    request: pytest.FixtureRequest, _stopping: list[Served | LeanServed]
+) -> Iterator[Callable[..., Proxy]]:
     """Factory: `start_proxy(*routes, forwarder=None, keys=None, usage=None) -> Proxy`, stopped at
-    teardown. Without `keys` the routes ask for no API key (routing tests)."""
-    running: list[tuple[Served, httpx.Client]] = []
+    teardown. Without `keys` the routes ask for no API key (routing tests).
+
+    Every test that uses it runs twice: through the FastAPI app on uvicorn (what the management
+    port serves) and through the lean listener (what --inference-port serves), which hands what
+    it leaves alone to that same app."""
+    lean = request.param == "lean"
+    running: list[tuple[Served | LeanServed, httpx.Client]] = []
 
     def start(
         *routes: ModelRoute,
@@ -82,7 +91,14 @@ def start_proxy(_stopping: list[Served]) -> Iterator[Callable[..., Proxy]]:
             app = FastAPI(lifespan=lifespan)
             router = build_inference_router(table, own, keys=keys, usage=usage)
             app.include_router(router)
-        served = serve(FastPath(app, router))  # as the server serves it
+        served: Served | LeanServed
+        if lean:
+            own_forwarder = forwarder or router.forwarder  # type: ignore[attr-defined]
+            pool = UpstreamPool(read_timeout=own_forwarder.read_timeout)
+            handler = LeanInference(table, keys=keys, usage=usage, pool=pool)
+            served = serve_lean(handler, FastPath(app, router), forwarder=own_forwarder)
+        else:
+            served = serve(FastPath(app, router))  # as the server serves it
         client = httpx.Client(base_url=served.url, trust_env=False, timeout=10)
         running.append((served, client))
         return Proxy(served.url, table, client)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 
 import httpx
 import uvicorn
+import uvloop
 from starlette.types import ASGIApp
 
-from gpustack_tui.server.proxy import ModelRoute
+from gpustack_tui.server.proxy import Forwarder, ModelRoute
+from gpustack_tui.server.proxy.lean_exchange import LeanInference
+from gpustack_tui.server.proxy.lean_server import LeanService
+from gpustack_tui.server.proxy.lean_server import serve_lean as serve_lean_listener
 
 
 class StaticRouteTable:
@@ -90,3 +96,56 @@ def assert_openai_error(response: httpx.Response, status: int, code: str) -> dic
     assert all(isinstance(value, str) and value for value in error.values())
     assert error["code"] == code
     return error
+
+
+@dataclass
+class LeanServed:
+    """The lean inference listener on 127.0.0.1, on a uvloop event loop in a background thread."""
+
+    url: str
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+    stopped: threading.Event
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Close the listener and its connections; `wait` for the thread to end."""
+        self.loop.call_soon_threadsafe(self.stopped.set)
+        if wait:
+            self.thread.join(timeout=10)
+
+
+def serve_lean(
+    handler: LeanInference,
+    app: ASGIApp,
+    *,
+    forwarder: Forwarder | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> LeanServed:
+    """Serve `handler` (and `app` for the rest) as the server's inference listener does."""
+    loop = uvloop.new_event_loop()
+    ready: list[str] = []
+    stopped = threading.Event()
+
+    async def main() -> None:
+        if forwarder is not None:
+            await forwarder.start()
+        service = LeanService(handler, app, tls=tls is not None)
+        server = await serve_lean_listener(service, "127.0.0.1", 0, tls)
+        port = server.sockets[0].getsockname()[1]
+        ready.append(f"{'https' if tls else 'http'}://127.0.0.1:{port}")
+        while not stopped.is_set():
+            await asyncio.sleep(0.05)
+        server.close()
+        await service.close(grace=1.0)
+        handler.pool.close()
+        if forwarder is not None:
+            await forwarder.aclose()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not ready:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the lean listener did not start")
+        time.sleep(0.01)
+    return LeanServed(ready[0], loop, thread, stopped)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from gpustack_tui.server.proxy.headers import downstream_response_headers, upstream_request_headers
+import pytest
+
+from gpustack_tui.server.proxy.headers import (
+    downstream_response_headers,
+    upstream_request_block,
+    upstream_request_headers,
+)
 
 
 def _names(headers: list[tuple[bytes, bytes]]) -> list[bytes]:
@@ -70,3 +76,27 @@ def test_response_drops_hop_by_hop_date_server_keeps_the_rest() -> None:
         b"set-cookie",
         b"x-request-id",
     ]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [(b"host", b"p:1"), (b"content-type", b"application/json"), (b"content-length", b"3")],
+        [(b"x-forwarded-for", b"10.0.0.1"), (b"x-forwarded-proto", b"https"), (b"te", b"x")],
+        [(b"x-forwarded-host", b"outer"), (b"host", b"p"), (b"accept-encoding", b"gzip")],
+        [(b"connection", b"keep-alive, x-hop"), (b"x-hop", b"1"), (b"x-keep", b"2")],
+        [(b"x-hop", b"1"), (b"connection", b"x-hop"), (b"authorization", b"Bearer k")],
+        [
+            (b"x-api-key", b"k"),
+            (b"expect", b"100-continue"),
+            (b"x-custom", b"a"),
+            (b"x-custom", b"b"),
+        ],
+        [],
+    ],
+)
+@pytest.mark.parametrize("client", ["127.0.0.1", None])
+def test_the_lean_block_equals_the_header_list(raw, client) -> None:
+    listed = upstream_request_headers(raw, client_host=client, scheme="https", lowered=True)
+    expected = b"".join(b"%s: %s\r\n" % pair for pair in listed)
+    assert upstream_request_block(raw, client_host=client, scheme=b"https") == expected

@@ -78,6 +78,15 @@ def test_tls_inference_listener_serves_only_inference(tmp_path: Path) -> None:
             models = tls.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
             assert models.status_code == 200 and models.json()["object"] == "list"
             assert tls.get("/v1/models").status_code == 401
+            # POSTs take the lean path: the same key check and errors.
+            missing = tls.post(
+                "/v1/chat/completions",
+                json={"model": "nope"},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert missing.status_code == 404
+            assert missing.json()["error"]["code"] == "model_not_found"
+            assert tls.post("/v1/chat/completions", json={"model": "nope"}).status_code == 401
             token = server.paths.token_file.read_text().strip()
             # The management API is not on the network-facing listener, token or not.
             hidden = tls.get("/api/v1/deployments", headers={"Authorization": f"Bearer {token}"})

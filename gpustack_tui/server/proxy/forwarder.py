@@ -134,6 +134,11 @@ class Forwarder:
         self._session: aiohttp.ClientSession | None = None
 
     @property
+    def read_timeout(self) -> float | None:
+        """Seconds to wait for an answer, then between its chunks; None: no limit."""
+        return self._timeout.sock_read
+
+    @property
     def started(self) -> bool:
         """Whether the shared session is open."""
         return self._session is not None

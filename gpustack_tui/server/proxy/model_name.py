@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 
 from gpustack_tui.server.proxy import errors
+from gpustack_tui.server.usage import loads_json
 
 MODEL_HEADER = "X-GPUStack-Model"
 """Names the deployment for the generic proxy (before the JSON body's "model")."""
@@ -26,7 +25,7 @@ def model_from_json(body: bytes, query_model: str | None = None, *, generic: boo
     """The JSON body's "model" (else the query's), or a 400 saying what is wrong."""
     where = f'the {MODEL_HEADER} header or the JSON body\'s "model"' if generic else '"model"'
     try:
-        parsed = json.loads(body) if body.strip() else None
+        parsed = loads_json(body) if body.strip() else None
     except (ValueError, UnicodeDecodeError):
         if query_model:
             return query_model

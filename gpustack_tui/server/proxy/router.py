@@ -234,6 +234,7 @@ def build_inference_router(
 
     router.fast_paths = fast_paths  # type: ignore[attr-defined]
     router.generic_proxy = generic_proxy  # type: ignore[attr-defined]
+    router.forwarder = fwd  # type: ignore[attr-defined]
     # One route per method: a multi-method route gives every method the same OpenAPI operation id.
     for method in PROXY_METHODS:
         name = f"generic_proxy_{method.lower()}"

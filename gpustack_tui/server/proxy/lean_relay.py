@@ -1,0 +1,251 @@
+"""One lean request's trip to an instance and back, driven by callbacks (no task per request).
+
+`Attempt` sends the request on an idle pooled connection at once, or opens one in a small task;
+an instance that refuses the connection is skipped for the next (one retry), a pooled
+connection that the instance had closed is replaced once. `Attempt` is also the answer's sink:
+what one read from the instance brings (head, body pieces, the end) leaves for the client in one
+write; usage is counted before the last write so the client never sees an answer before it is
+counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from gpustack_tui.server.proxy import errors
+from gpustack_tui.server.proxy.forwarder import CAPTURE_JSON_LIMIT, CAPTURE_SSE_TAIL
+from gpustack_tui.server.proxy.headers import downstream_response_headers
+from gpustack_tui.server.proxy.lean_asgi import reason, stock_headers
+from gpustack_tui.server.proxy.lean_upstream import RawHeaders, UpstreamConnection, UpstreamPool
+from gpustack_tui.server.usage import tokens_from_body
+
+if TYPE_CHECKING:
+    from gpustack_tui.server.proxy.lean_server import ClientConnection, Incoming
+    from gpustack_tui.server.proxy.router import UsageRecorder
+
+logger = logging.getLogger(__name__)
+
+Address = tuple[str, int, bytes, bytes]
+"""host, port, b"host:port" (for Host and messages), path prefix of the instance's base URL."""
+Failed = Callable[["ClientConnection", "Incoming", errors.ProxyError], None]
+"""Writes the error when no instance answered."""
+
+
+class Attempt:
+    """Forwards one request to the first of its instances that takes it, and relays the answer.
+
+    `message` is (method + " ", target + " HTTP/1.1\\r\\nhost: ", header lines ending in a blank
+    line, body): the instance's host:port and path prefix go in between.
+    """
+
+    def __init__(
+        self,
+        conn: ClientConnection,
+        request: Incoming,
+        *,
+        deployment: str,
+        addresses: list[Address],
+        message: tuple[bytes, bytes, bytes, bytes],
+        pool: UpstreamPool,
+        usage: UsageRecorder | None,
+        key: str | None,
+        t0: float,
+        failed: Failed,
+    ) -> None:
+        self.conn = conn
+        self.request = request
+        self.deployment = deployment
+        self._addresses = addresses
+        self._message = message
+        self._pool = pool
+        self._usage = usage
+        self._key = key
+        self._t0 = t0
+        self._failed = failed
+        self._index = 0
+        self._refused: list[str] = []
+        self._timeouts = 0
+        self._fresh = False
+        self._upstream: UpstreamConnection | None = None
+        self._headed = False
+        self._counted = False
+        self.status = 0
+        self.capture = usage is not None
+        self.sse = False
+        self.captured = bytearray()
+        self._first: bytes | None = None
+        self._chunked = False
+        self._out: list[bytes] = []
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Send to the current instance: on an idle connection now, else once one is open."""
+        if self.conn.lost:
+            self.conn.finish(self.request)
+            return
+        if self._index >= len(self._addresses):
+            self._give_up()
+            return
+        host, port, _, _ = self._addresses[self._index]
+        idle = None if self._fresh else self._pool.idle(host, port)
+        if idle is not None:
+            self._send(idle)
+        else:
+            self.conn.service.track(asyncio.ensure_future(self._open(host, port)))
+
+    async def _open(self, host: str, port: int) -> None:
+        try:
+            upstream = await self._pool.open(host, port)
+        except (OSError, asyncio.TimeoutError) as exc:
+            where = self._where()
+            logger.warning("deployment %r: cannot connect to %s", self.deployment, where)
+            self._refused.append(where)
+            self._timeouts += isinstance(exc, asyncio.TimeoutError)
+            self._index += 1
+            self._fresh = False
+            self.start()
+            return
+        self._send(upstream)
+
+    def _send(self, upstream: UpstreamConnection) -> None:
+        if self.conn.lost:
+            self._pool.release(upstream)
+            self.conn.finish(self.request)
+            return
+        self._upstream = upstream
+        self.conn.upstream = upstream
+        if self.conn.paused:
+            upstream.pause()
+        method, target, headers, body = self._message
+        _, _, where, prefix = self._addresses[self._index]
+        head = method + prefix + target + where + b"\r\n" + headers
+        upstream.send([head, body] if body else [head], self)
+
+    def _where(self) -> str:
+        return self._addresses[self._index][2].decode()
+
+    def _give_up(self) -> None:
+        refused = ", ".join(self._refused)
+        if self._timeouts == len(self._refused):
+            self._fail(errors.upstream_timeout(self.deployment, refused))
+            return
+        count = len(self._refused)
+        noun = "its instance" if count == 1 else f"any of its {count} instances"
+        self._fail(errors.upstream_error(self.deployment, refused, f"cannot connect to {noun}"))
+
+    # -- the answer (lean_upstream.Sink) -----------------------------------------------------
+
+    def head(self, status: int, headers: RawHeaders, framed: bool) -> None:
+        """The instance's status and headers: the client's, less hop-by-hop."""
+        self._headed = True
+        self.status = status
+        lines = [b"HTTP/1.1 %d %s\r\n" % (status, reason(status)), stock_headers()]
+        length = False
+        for name, value in downstream_response_headers(headers, lowered=True):
+            lines.append(name + b": " + value + b"\r\n")
+            if name == b"content-length":
+                length = True
+            elif name == b"content-type":
+                self.sse = value.startswith(b"text/event-stream")
+                self.capture = self.capture and (self.sse or value.startswith(b"application/json"))
+        if not length and status not in (204, 304):
+            self._chunked = True
+            lines.append(b"transfer-encoding: chunked\r\n")
+        if not self.request.keep_alive:
+            lines.append(b"connection: close\r\n")
+        lines.append(b"\r\n")
+        self._write(b"".join(lines))
+
+    def body(self, data: bytes) -> None:
+        """A piece of the body, passed on (chunk-framed when the answer has no length)."""
+        if self.capture:
+            if self._first is None and not self.captured:
+                self._first = data  # most answers come in one piece: keep it without a copy
+            else:
+                captured = self.captured
+                if self._first is not None:
+                    captured += self._first
+                    self._first = None
+                captured += data
+                if self.sse and len(captured) > 2 * CAPTURE_SSE_TAIL:
+                    del captured[:-CAPTURE_SSE_TAIL]
+                elif not self.sse and len(captured) > CAPTURE_JSON_LIMIT:
+                    self.capture = False
+                    captured.clear()
+        if self._chunked:
+            self._write(b"%x\r\n" % len(data))
+            self._write(data)
+            self._write(b"\r\n")
+        else:
+            self._write(data)
+
+    def end(self) -> None:
+        """The answer is whole: count it, send the rest, free the connection."""
+        self._count(self.status)
+        if self._chunked:
+            self._out.append(b"0\r\n\r\n")
+        self.flush()
+        upstream, self._upstream = self._upstream, None
+        if upstream is not None:
+            self._pool.release(upstream)
+        self.conn.finish(self.request)
+
+    def broke(self, reason: str, before_any_byte: bool) -> None:
+        """The connection failed, timed out, or was abandoned before the answer was whole."""
+        upstream, self._upstream = self._upstream, None
+        self.conn.upstream = None
+        if upstream is not None:
+            upstream.abandon()
+        if self._headed:  # half an answer: the client must see it broke off
+            logger.warning("deployment %r: the answer from %s broke off", self.deployment, reason)
+            self._count(self.status)
+            self.flush()
+            self.conn.finish(self.request, close=True)
+            return
+        if reason == "abandoned" or self.conn.lost:
+            self.conn.finish(self.request)
+        elif (
+            reason == "lost" and upstream is not None and upstream.exchanges > 1 and not self._fresh
+        ):
+            self._fresh = True  # the instance closed an idle connection as we reused it
+            self.start()
+        elif reason == "timeout":
+            self._fail(errors.upstream_timeout(self.deployment, self._where()))
+        elif reason == "invalid":
+            what = "its instance answered with invalid HTTP"
+            self._fail(errors.upstream_error(self.deployment, self._where(), what))
+        else:
+            what = "the connection to its instance failed"
+            self._fail(errors.upstream_error(self.deployment, self._where(), what))
+
+    def _count(self, status: int) -> None:
+        if self._counted or self._usage is None:
+            return
+        self._counted = True
+        captured = b""
+        if self.capture:
+            captured = self._first if self._first is not None else bytes(self.captured)
+        tokens = tokens_from_body(captured, streamed=self.sse) if captured else None
+        seconds = time.perf_counter() - self._t0
+        self._usage.record(
+            self.deployment, self._key, status=status, seconds=seconds, tokens=tokens
+        )
+
+    def _fail(self, exc: errors.ProxyError) -> None:
+        self._count(exc.status_code)
+        self._failed(self.conn, self.request, exc)
+
+    def _write(self, data: bytes) -> None:
+        self._out.append(data)
+
+    def flush(self) -> None:
+        """Write what the last read from the instance brought, in one piece."""
+        out, self._out = self._out, []
+        transport = self.conn.transport
+        if out and not self.conn.lost and transport is not None:
+            transport.write(out[0] if len(out) == 1 else b"".join(out))
