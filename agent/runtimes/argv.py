@@ -49,6 +49,9 @@ def container_gpu_args(
     """
     if gpus is None or not gpus["indexes"]:
         return [], {}
+    if gpus.get("simulated"):
+        # No device exists to pass: the container is told its GPUs as a process would be.
+        return [], process_gpu_env(gpus)
     vendor, indexes = gpus["vendor"], gpus["indexes"]
     args: List[str] = []
     env: Dict[str, str] = {}

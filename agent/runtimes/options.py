@@ -43,7 +43,8 @@ def get_image(params: Dict[str, Any]) -> Optional[str]:
 
 
 def get_gpus(params: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """`gpus`: `{"vendor": "nvidia"|"amd"|"ascend", "indexes": [int, ...]}`, or None."""
+    """`gpus`: `{"vendor": "nvidia"|"amd"|"ascend", "indexes": [int, ...], "simulated": bool}`
+    (simulated defaults to false), or None."""
     value = params.get("gpus")
     if value is None:
         return None
@@ -58,7 +59,10 @@ def get_gpus(params: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         raise _bad("param 'gpus.indexes' must be a list of GPU indexes (integers >= 0)")
     if len(set(indexes)) != len(indexes):
         raise _bad("param 'gpus.indexes' names a GPU twice")
-    return {"vendor": vendor, "indexes": list(indexes)}
+    simulated = value.get("simulated", False)
+    if not isinstance(simulated, bool):
+        raise _bad("param 'gpus.simulated' must be true or false")
+    return {"vendor": vendor, "indexes": list(indexes), "simulated": simulated}
 
 
 def get_shm_size(params: Dict[str, Any]) -> Optional[int]:

@@ -15,9 +15,13 @@ from gpustack_tui.domain.env import parse_env_items
 # Spec fields the `deploy` flags fill, so that validation problems name the flag that was typed.
 FLAG_FOR_FIELD = {
     "name": "NAME",
-    "source": "--local-path",
+    "source": "--local-path/--huggingface/--modelscope",
     "source.local_path": "--local-path",
+    "source.huggingface": "--huggingface",
+    "source.modelscope": "--modelscope",
     "backend": "--backend",
+    "backend_version": "--backend-version",
+    "advanced.backend_parameters": "--param",
     "replicas": "--replicas",
     "advanced.command": "--command",
     "advanced.env": "--env",
@@ -39,9 +43,11 @@ def parse_env_flags(items: tuple[str, ...] | list[str]) -> dict[str, str]:
 def build_spec(
     name: str,
     *,
-    local_path: str,
+    source: dict[str, str],
     command: str | None,
     backend: str = "custom",
+    backend_version: str = "auto",
+    parameters: tuple[str, ...] | list[str] = (),
     replicas: int = 1,
     env_items: tuple[str, ...] | list[str] = (),
     generic_proxy: bool = False,
@@ -51,11 +57,13 @@ def build_spec(
     """The DeploymentSpec the `deploy` flags describe; raises CliError (exit 2) when invalid."""
     data = {
         "name": name,
-        "source": {"local_path": local_path},
+        "source": source,
         "backend": backend,
+        "backend_version": backend_version,
         "replicas": replicas,
         "advanced": {
             "command": command,
+            "backend_parameters": list(parameters),
             "env": parse_env_flags(env_items),
             "generic_proxy": generic_proxy,
             "vram_claim_gib": vram_gib,
@@ -68,15 +76,50 @@ def build_spec(
         raise invalid_spec(exc, "the deployment", lambda p: FLAG_FOR_FIELD.get(p, p)) from None
 
 
+def source_of(local_path: str | None, huggingface: str | None, modelscope: str | None) -> dict:
+    """The model source the flags name; CliError (exit 2) unless exactly one is given."""
+    given = {
+        key: value
+        for key, value in (
+            ("local_path", local_path),
+            ("huggingface", huggingface),
+            ("modelscope", modelscope),
+        )
+        if value
+    }
+    if len(given) != 1:
+        raise CliError(
+            "give the model with exactly one of --local-path PATH, --huggingface ORG/NAME "
+            "or --modelscope ORG/NAME",
+            EXIT_USAGE,
+        )
+    return given
+
+
 @click.command("deploy")
 @click.argument("name")
-@click.option("--local-path", required=True, metavar="PATH", help="Model folder on the workers.")
+@click.option("--local-path", metavar="PATH", help="Model folder (or GGUF file) on the workers.")
+@click.option("--huggingface", metavar="ORG/NAME", help="Hugging Face repository (downloaded).")
+@click.option("--modelscope", metavar="ORG/NAME", help="ModelScope repository (downloaded).")
 @click.option(
     "--backend",
-    type=click.Choice(BUILTIN_BACKENDS),
     default="custom",
     show_default=True,
-    help="Inference backend (this version runs `custom`).",
+    help=f"Inference backend: {', '.join(BUILTIN_BACKENDS)}, or one defined with "
+    "`gpustack-tui backends add`.",
+)
+@click.option(
+    "--backend-version",
+    default="auto",
+    show_default=True,
+    help="Backend version (`backends ls` lists them); auto: the default one.",
+)
+@click.option(
+    "--param",
+    "parameters",
+    multiple=True,
+    metavar="PARAM",
+    help="Backend parameter, e.g. --param '--max-model-len=8192' (repeatable).",
 )
 @click.option(
     "--command",
@@ -100,15 +143,20 @@ def build_spec(
     "--vram-gib",
     type=float,
     metavar="GIB",
-    help="GPU memory each replica claims per GPU (default: from the model's size on disk).",
+    help="GPU memory each replica claims per GPU (custom backend; default: from the model's "
+    "size on disk).",
 )
 @click.option("--allow-cpu", is_flag=True, help="Allow CPU offloading when GPUs do not fit.")
 @pass_app
 def deploy(
     app: AppContext,
     name: str,
-    local_path: str,
+    local_path: str | None,
+    huggingface: str | None,
+    modelscope: str | None,
     backend: str,
+    backend_version: str,
+    parameters: tuple[str, ...],
     command: str | None,
     replicas: int,
     env_items: tuple[str, ...],
@@ -116,16 +164,18 @@ def deploy(
     vram_gib: float | None,
     allow_cpu: bool,
 ) -> None:
-    """Create the deployment NAME from a local model folder.
+    """Create the deployment NAME from a local model or a hub repository.
 
     For every setting (scheduling, performance, ...) write a file and use `apply -f FILE`;
     `get NAME -o yaml` shows one.
     """
     spec = build_spec(
         name,
-        local_path=local_path,
+        source=source_of(local_path, huggingface, modelscope),
         command=command,
         backend=backend,
+        backend_version=backend_version,
+        parameters=parameters,
         replicas=replicas,
         env_items=env_items,
         generic_proxy=generic_proxy,

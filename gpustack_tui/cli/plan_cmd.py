@@ -9,13 +9,17 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
+from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.cli.common import EXIT_USAGE, AppContext, CliError, invalid_spec, pass_app
 from gpustack_tui.cli.files_cmd import load_documents, parse_specs
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.model import ModelMetadata
 from gpustack_tui.scheduler.cluster_file import ClusterFile
-from gpustack_tui.scheduler.report import plan_json, plan_lines
+from gpustack_tui.scheduler.dry_run import dry_run
+from gpustack_tui.scheduler.report import plan_lines
 from gpustack_tui.scheduler.request import request_for
-from gpustack_tui.scheduler.schedule import place_replicas
+from gpustack_tui.sources.errors import SourceError
+from gpustack_tui.sources.service import Sources
 
 
 def _read(path: str) -> str:
@@ -51,8 +55,34 @@ def plan_on_file(spec: DeploymentSpec, cluster_path: str) -> dict:
         raise invalid_spec(exc, cluster_path) from None
     workers, placed = cluster.snapshot()
     size = _local_size(spec.source.value) if spec.source.local_path else 0
-    results = place_replicas(request_for(spec, size, {}), workers, placed, spec.replicas)
-    return plan_json(results)
+    meta = _metadata(spec)
+    try:
+        request = request_for(spec, size, {}, meta, workers)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    return dry_run(spec, request, workers, placed, meta)
+
+
+def _metadata(spec: DeploymentSpec) -> ModelMetadata | None:
+    """The model's metadata, read here: needed for a built-in backend (an error says why it
+    cannot be read), optional for a custom one (it only adds the context that fits)."""
+    source = spec.source
+    if source.local_path and not Path(source.local_path).expanduser().exists():
+        if spec.backend in BUILTIN:
+            raise CliError(
+                f"{source.local_path} is not on this machine: a dry run on a cluster file reads "
+                "the model's metadata here (copy the model's config.json and safetensors "
+                "headers, or plan on the live cluster without --cluster)",
+                EXIT_USAGE,
+            )
+        return None
+    try:
+        return Sources().metadata(source.kind, source.value, None, spec.advanced.category)
+    except (SourceError, ValueError, OSError) as exc:
+        if spec.backend in BUILTIN:
+            why = exc.message if isinstance(exc, SourceError) else str(exc)
+            raise CliError(f"cannot read the model's metadata: {why}", EXIT_USAGE) from None
+        return None
 
 
 @click.command("plan")

@@ -162,10 +162,18 @@ class DeploymentSpec(_Strict):
 
 
 def unsupported_features(spec: DeploymentSpec) -> list[str]:
-    """What this version cannot run yet; the server refuses such a spec with these reasons."""
+    """Options the spec's backend cannot honour; the server refuses such a spec with these
+    reasons (the GPUs' side of the extended KV cache rule is checked against the workers)."""
     reasons = []
-    if spec.backend != "custom":
-        reasons.append(f"backend {spec.backend!r} is not supported yet: use custom")
-    if spec.performance.extended_kv_cache.enabled:
-        reasons.append("extended KV cache is not supported yet")
+    builtin = spec.backend in BUILTIN_BACKENDS[:4]
+    if spec.advanced.allow_cpu_offloading and builtin:
+        reasons.append(
+            f"CPU offloading is for custom backends only: {spec.backend} runs on GPUs "
+            "(turn allow_cpu_offloading off, or use a custom backend)"
+        )
+    if spec.performance.extended_kv_cache.enabled and spec.backend not in ("vllm", "sglang"):
+        reasons.append(
+            f"extended KV cache needs vLLM or SGLang, not {spec.backend} "
+            "(turn it off, or change the backend)"
+        )
     return reasons

@@ -46,8 +46,21 @@ def can_move(current: InstanceState, target: InstanceState) -> bool:
     return current is InstanceState.ERROR and target is InstanceState.SCHEDULED
 
 
+class Follower(BaseModel):
+    """A node of a distributed instance besides its leader: a subordinate workload on another
+    worker (a Ray worker for vLLM, a rank of SGLang or MindIE). It serves nothing itself."""
+
+    worker: str
+    rank: int = Field(ge=1)
+    gpu_indexes: list[int] = Field(default_factory=list)
+    vram_claim: int = Field(0, description="bytes claimed on each GPU in gpu_indexes")
+    ram_claim: int = 0
+    pid: int | None = None
+
+
 class Instance(BaseModel):
-    """One replica of a deployment, as the server tracks it."""
+    """One replica of a deployment, as the server tracks it. A distributed instance has
+    followers on other workers; it runs only while every node runs."""
 
     name: str
     deployment: str
@@ -65,10 +78,39 @@ class Instance(BaseModel):
     created_at: float = 0.0
     updated_at: float = 0.0
 
+    followers: list[Follower] = Field(default_factory=list)
+
     @property
     def workload_name(self) -> str:
         """The name of the process or container on the worker."""
         return workload_name(self.name)
+
+    @property
+    def sidecar_name(self) -> str:
+        """The leader's helper workload of a distributed instance (vLLM's Ray head)."""
+        return f"{workload_name(self.name)}-head"
+
+    def follower_name(self, rank: int) -> str:
+        """The workload name of the follower of `rank` on its worker."""
+        return f"{workload_name(self.name)}-n{rank}"
+
+    def workloads(self) -> dict[str, set[str]]:
+        """Every workload of this instance, by worker: the leader (and its sidecar when
+        distributed) and each follower."""
+        found: dict[str, set[str]] = {}
+        if self.worker is not None:
+            found[self.worker] = {self.workload_name}
+            if self.followers:
+                found[self.worker].add(self.sidecar_name)
+        for follower in self.followers:
+            found.setdefault(follower.worker, set()).add(self.follower_name(follower.rank))
+        return found
+
+    @property
+    def all_workers(self) -> list[str]:
+        """The leader's worker, then the followers'."""
+        leader = [self.worker] if self.worker is not None else []
+        return leader + [f.worker for f in self.followers]
 
 
 def workload_name(instance_name: str) -> str:

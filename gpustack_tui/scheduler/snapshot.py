@@ -10,18 +10,19 @@ from gpustack_tui.scheduler.model import GpuSnapshot, PlacedInstance, WorkerSnap
 
 
 def placed_instances(instances: list[Instance], skip: str | None = None) -> list[PlacedInstance]:
-    """Every instance that holds a placement, whatever its state (claims count until deleted)."""
-    return [
-        PlacedInstance(
-            deployment=i.deployment,
-            worker=i.worker,
-            gpus=tuple(i.gpu_indexes),
-            vram=dict.fromkeys(i.gpu_indexes, i.vram_claim),
-            ram=i.ram_claim,
-        )
-        for i in instances
-        if i.worker is not None and i.name != skip
-    ]
+    """Every node of every instance that holds a placement, whatever its state (claims count
+    until deleted): a distributed instance counts once per worker it spans."""
+    placed = []
+    for i in instances:
+        if i.worker is None or i.name == skip:
+            continue
+        nodes = [(i.worker, i.gpu_indexes, i.vram_claim, i.ram_claim)]
+        nodes += [(f.worker, f.gpu_indexes, f.vram_claim, f.ram_claim) for f in i.followers]
+        placed += [
+            PlacedInstance(i.deployment, worker, tuple(gpus), dict.fromkeys(gpus, claim), ram)
+            for worker, gpus, claim, ram in nodes
+        ]
+    return placed
 
 
 def worker_snapshots(workers: list[Worker], placed: list[PlacedInstance]) -> list[WorkerSnapshot]:

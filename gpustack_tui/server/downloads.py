@@ -16,6 +16,7 @@ from typing import Any
 
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.domain.model import ModelMetadata
 from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import Store
@@ -59,21 +60,24 @@ def download_params(spec: DeploymentSpec) -> dict[str, Any]:
     return {"source": source, "repo": spec.source.value, **hub_credentials(source)}
 
 
-async def hub_model_size(spec: DeploymentSpec, workers: list[str]) -> tuple[dict[str, str], int]:
-    """(excluded: worker -> reason, the model's weight bytes) from the hub's file listing; a hub
-    that cannot tell excludes every worker with its message (what to do), so the instance stays
-    pending with that reason."""
+async def hub_model_metadata(
+    spec: DeploymentSpec, workers: list[str]
+) -> tuple[dict[str, str], ModelMetadata | None]:
+    """(excluded: worker -> reason, the model's metadata) from the hub; a hub that cannot tell
+    excludes every worker with its message (what to do), so the instance stays pending with that
+    reason. A failure is remembered for RETRY_HUB_SECONDS, so a pass does not wait on the hub
+    for every pending instance."""
     key = (spec.source.kind, spec.source.value)
     failed = _FAILURES.get(key)
     if failed is not None and time.monotonic() - failed[0] < RETRY_HUB_SECONDS:
-        return {worker: failed[1] for worker in workers}, 0
+        return {worker: failed[1] for worker in workers}, None
     try:
         meta = await asyncio.to_thread(_SOURCES.metadata, spec.source.kind, spec.source.value)
     except SourceError as exc:
         _FAILURES[key] = (time.monotonic(), exc.message)
-        return {worker: exc.message for worker in workers}, 0
+        return {worker: exc.message for worker in workers}, None
     _FAILURES.pop(key, None)
-    return {}, meta.weight_bytes
+    return {}, meta
 
 
 def _gib(value: int) -> str:

@@ -43,6 +43,15 @@ STEPS: list[str] = [
     """
     ALTER TABLE deployments ADD COLUMN stopped_replicas INTEGER;
     """,
+    # 4: backends defined by users (the CustomBackend model as JSON).
+    """
+    CREATE TABLE custom_backends (
+        name TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(STEPS)

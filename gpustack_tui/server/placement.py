@@ -4,40 +4,30 @@ from __future__ import annotations
 
 import logging
 
-from gpustack_tui.domain.instance import Instance, InstanceState
-from gpustack_tui.domain.worker import WorkerState
-from gpustack_tui.scheduler.model import NoFit
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import Follower, Instance, InstanceState
+from gpustack_tui.domain.worker import Worker, WorkerState
+from gpustack_tui.scheduler.model import NoFit, PlacedInstance, Request
 from gpustack_tui.scheduler.request import request_for
 from gpustack_tui.scheduler.schedule import place
 from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots
-from gpustack_tui.server.downloads import hub_model_size, is_hub
+from gpustack_tui.server.model_facts import ModelFacts, model_facts
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import NotFound, Store
-from gpustack_tui.server.workers.errors import WorkerError
 
 log = logging.getLogger(__name__)
 
 
-async def model_presence(
-    sessions: SessionManager, workers: list[str], path: str
-) -> tuple[dict[str, str], int]:
-    """Ask each worker whether the model path exists there.
-
-    Returns (excluded: worker -> reason, model size in bytes as seen on a worker that has it).
-    """
-    excluded: dict[str, str] = {}
-    size = 0
-    for worker in workers:
-        try:
-            info = await sessions.call(worker, "path_info", timeout=15.0, path=path)
-        except WorkerError as exc:
-            excluded[worker] = f"cannot check the model path: {exc.message}"
-            continue
-        if not info.get("exists"):
-            excluded[worker] = f"model path {path} not found there"
-        elif not size:
-            size = int(info.get("size", 0))
-    return excluded, size
+def build_request(
+    spec: DeploymentSpec, facts: ModelFacts, workers: list[Worker], placed: list[PlacedInstance]
+) -> Request:
+    """The scheduler's request for one replica of `spec` on `workers`; ValueError when it
+    cannot be built (missing metadata, malformed parameters)."""
+    problem = facts.metadata_problem(spec)
+    if problem:
+        raise ValueError(problem)
+    snapshots = worker_snapshots(workers, placed)
+    return request_for(spec, facts.size, facts.excluded, facts.metadata, snapshots)
 
 
 async def place_instance(store: Store, sessions: SessionManager, instance: Instance) -> None:
@@ -48,18 +38,36 @@ async def place_instance(store: Store, sessions: SessionManager, instance: Insta
         return
     workers = store.list_workers()
     ready = [w.name for w in workers if w.state is WorkerState.READY]
-    if is_hub(spec):  # downloaded onto the chosen worker before it starts
-        excluded, size = await hub_model_size(spec, ready)
-    else:
-        excluded, size = await model_presence(sessions, ready, spec.source.value)
+    if instance.state is InstanceState.PENDING and not instance.state_message:
+        # A new instance: say what takes the time (a hub, or a worker reading the model).
+        store.set_instance_state(
+            instance.name, InstanceState.ANALYZING, "reading the model's metadata"
+        )
+        instance = instance.model_copy(update={"state": InstanceState.ANALYZING})
+    facts = await model_facts(sessions, spec, ready)
     placed = placed_instances(store.list_instances(), skip=instance.name)
-    result = place(request_for(spec, size, excluded), worker_snapshots(workers, placed), placed)
+    try:
+        request = build_request(spec, facts, workers, placed)
+    except ValueError as exc:
+        _pending(store, instance, str(exc))
+        return
+    result = place(request, worker_snapshots(workers, placed), placed)
     if isinstance(result, NoFit):
-        if instance.state_message != result.message:
-            store.set_instance_state(instance.name, InstanceState.PENDING, result.message)
+        _pending(store, instance, result.message)
         return
     leader = result.leader
-    log.info("instance %s: placed on %s GPUs %s", instance.name, leader.worker, leader.gpus)
+    followers = [
+        Follower(
+            worker=node.worker,
+            rank=rank,
+            gpu_indexes=list(node.gpus),
+            vram_claim=max(node.vram.values(), default=0),
+            ram_claim=node.ram,
+        )
+        for rank, node in enumerate(result.nodes[1:], start=1)
+    ]
+    span = f" and {', '.join(f.worker for f in followers)}" if followers else ""
+    log.info("instance %s: placed on %s GPUs %s%s", instance.name, leader.worker, leader.gpus, span)
     store.set_instance_state(
         instance.name,
         InstanceState.SCHEDULED,
@@ -68,4 +76,10 @@ async def place_instance(store: Store, sessions: SessionManager, instance: Insta
         gpu_indexes=list(leader.gpus),
         vram_claim=max(leader.vram.values(), default=0),
         ram_claim=leader.ram,
+        followers=followers,
     )
+
+
+def _pending(store: Store, instance: Instance, message: str) -> None:
+    if instance.state is not InstanceState.PENDING or instance.state_message != message:
+        store.set_instance_state(instance.name, InstanceState.PENDING, message)

@@ -35,6 +35,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gpustack_tui.backends.for_spec import DEFAULT_HEALTH_PATH, health_path_of
+from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import WORKLOAD_PREFIX, Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.scheduler.scale_down import removal_order
@@ -47,10 +49,11 @@ from gpustack_tui.server.lifecycle import (
     restart_wait,
     workers_to_evacuate,
 )
+from gpustack_tui.server.node_start import user_backend_of
 from gpustack_tui.server.placement import place_instance
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.starter import continue_download, start_instance
-from gpustack_tui.server.store import Store
+from gpustack_tui.server.store import NotFound, Store
 from gpustack_tui.server.workers.errors import WorkerError
 
 log = logging.getLogger(__name__)
@@ -169,7 +172,9 @@ class Reconciler:
 
     async def _sync_instances(self, workloads: dict[str, dict[str, dict[str, Any]]]) -> None:
         ready = {w.name for w in self.store.list_workers() if w.state is WorkerState.READY}
-        restart_on = {s.name: s.advanced.restart_on_error for s in self.store.list_specs()}
+        specs = self.store.list_specs()
+        restart_on = {s.name: s.advanced.restart_on_error for s in specs}
+        health_paths = {s.name: self._health_path(s) for s in specs}
         health: list[Any] = []
         for instance in self.store.list_instances():
             if instance.worker is None:
@@ -208,6 +213,10 @@ class Reconciler:
             elif workload.get("state") != "running":
                 code = workload.get("exit_code")
                 await self._fail(instance, f"the process exited with code {code}", enabled)
+            elif instance.followers and not await self._followers_run(
+                instance, workloads, ready, enabled
+            ):
+                continue
             else:
                 pid = workload.get("pid")
                 if isinstance(pid, int) and pid != instance.pid:
@@ -217,11 +226,52 @@ class Reconciler:
                         )
                         or instance
                     )
-                health.append(self._check_health(instance))
+                path = health_paths.get(instance.deployment, DEFAULT_HEALTH_PATH)
+                health.append(self._check_health(instance, path))
         await asyncio.gather(*health)
 
-    async def _check_health(self, instance: Instance) -> None:
+    def _health_path(self, spec: DeploymentSpec) -> str | None:
+        try:
+            return health_path_of(spec, user_backend_of(self.store, spec))
+        except NotFound:
+            return DEFAULT_HEALTH_PATH
+
+    async def _followers_run(
+        self,
+        instance: Instance,
+        workloads: dict[str, dict[str, dict[str, Any]]],
+        ready: set[str],
+        enabled: bool,
+    ) -> bool:
+        """Whether every follower of a distributed instance runs; otherwise the instance is
+        unreachable (a follower's worker is away) or fails (a follower is gone or exited)."""
+        for follower in instance.followers:
+            found = workloads.get(follower.worker)
+            if found is None:
+                if follower.worker not in ready:
+                    self._set(
+                        instance,
+                        InstanceState.UNREACHABLE,
+                        f"worker {follower.worker} (rank {follower.rank}) is unreachable",
+                    )
+                return False
+            workload = found.get(instance.follower_name(follower.rank))
+            where = f"its rank {follower.rank} on {follower.worker}"
+            if workload is None:
+                await self._fail(instance, f"{where} is gone", enabled)
+                return False
+            if workload.get("state") != "running":
+                code = workload.get("exit_code")
+                await self._fail(instance, f"{where} exited with code {code}", enabled)
+                return False
+        return True
+
+    async def _check_health(self, instance: Instance, path: str | None) -> None:
         if instance.port is None:
+            return
+        if path is None:  # a user backend without a health path serves once it runs
+            if instance.state is not InstanceState.RUNNING:
+                self._set(instance, InstanceState.RUNNING, "", restart_backoff=0)
             return
         now = time.monotonic()
         if (
@@ -231,13 +281,13 @@ class Reconciler:
             return
         self._checked[instance.name] = now
         worker = self.store.get_worker(instance.worker or "")
-        healthy = await self.health.ready(worker.address, instance.port)
+        healthy = await self.health.ready(worker.address, instance.port, path)
         if healthy and instance.state is not InstanceState.RUNNING:
             self._set(instance, InstanceState.RUNNING, "", restart_backoff=0)
         elif not healthy and instance.state is InstanceState.RUNNING:
-            self._set(instance, InstanceState.STARTING, "health check failing: GET /v1/models")
+            self._set(instance, InstanceState.STARTING, f"health check failing: GET {path}")
         elif not healthy and instance.state is InstanceState.UNREACHABLE:
-            self._set(instance, InstanceState.STARTING, "waiting for GET /v1/models to answer")
+            self._set(instance, InstanceState.STARTING, f"waiting for GET {path} to answer")
 
     async def _start(self, instance: Instance) -> None:
         try:
@@ -311,11 +361,12 @@ class Reconciler:
         ]
         lost = workers_to_evacuate(workers, now, self.policy)
         for instance in self.store.list_instances():
-            if instance.worker in lost:
+            away = [w for w in instance.all_workers if w in lost]
+            if away:
                 log.warning(
                     "instance %s: worker %s away for more than %g s; placing a replacement",
                     instance.name,
-                    instance.worker,
+                    ", ".join(away),
                     self.policy.reschedule_after,
                 )
                 with contextlib.suppress(KeyError):
@@ -340,20 +391,23 @@ class Reconciler:
 
     async def _place_pending(self) -> None:
         for instance in self.store.list_instances():
-            if instance.state is InstanceState.PENDING:
+            if instance.state in (InstanceState.PENDING, InstanceState.ANALYZING):
                 await place_instance(self.store, self.sessions, instance)
 
     # -- 5: reap ----------------------------------------------------------------------------
 
     def _reap(self, workloads: dict[str, dict[str, dict[str, Any]]]) -> None:
         instances = self.store.list_instances()
-        owned = {i.workload_name for i in instances}
+        owned: dict[str, set[str]] = {}
+        for instance in instances:
+            for worker, names in instance.workloads().items():
+                owned.setdefault(worker, set()).update(names)
         alive = {i.name for i in instances}
         self._checked = {k: v for k, v in self._checked.items() if k in alive}
         self._started = {k: v for k, v in self._started.items() if k in alive}
         for worker, found in workloads.items():
             for name in found:
-                if name.startswith(WORKLOAD_PREFIX) and name not in owned:
+                if name.startswith(WORKLOAD_PREFIX) and name not in owned.get(worker, ()):
                     self._spawn(self._remove_workload(worker, name))
 
     async def _remove_workload(self, worker: str, name: str) -> None:

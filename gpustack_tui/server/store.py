@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.views import DeploymentView
@@ -273,7 +274,8 @@ class Store:
     def list_instances(
         self, deployment: str | None = None, worker: str | None = None
     ) -> list[Instance]:
-        """Instances, optionally of one deployment or on one worker, oldest first."""
+        """Instances, optionally of one deployment or on one worker (as leader or follower),
+        oldest first."""
         if deployment is None:
             rows = self._query("SELECT data FROM instances ORDER BY rowid")
         else:
@@ -282,7 +284,7 @@ class Store:
             )
         instances = [Instance.model_validate_json(r["data"]) for r in rows]
         if worker is not None:
-            instances = [i for i in instances if i.worker == worker]
+            instances = [i for i in instances if worker in i.all_workers]
         return instances
 
     def delete_instance(self, name: str) -> Instance:
@@ -348,3 +350,96 @@ class Store:
                 "UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?",
                 [(at, key_id) for key_id, at in used.items()],
             )
+
+    # -- backends defined by users ----------------------------------------------------------
+
+    def _using_backend(self, db: sqlite3.Connection, name: str) -> dict[str, str]:
+        rows = db.execute(
+            "SELECT name, json_extract(spec, '$.backend_version') AS version FROM deployments"
+            " WHERE json_extract(spec, '$.backend') = ? ORDER BY name",
+            (name,),
+        ).fetchall()
+        return {r["name"]: r["version"] or "auto" for r in rows}
+
+    def deployments_using_backend(self, name: str) -> dict[str, str]:
+        """{deployment: backend_version} of the deployments that name backend `name`."""
+        with self._lock:
+            return self._using_backend(self._db, name)
+
+    def add_custom_backend(self, backend: CustomBackend) -> None:
+        """Insert a user backend; AlreadyExists if the name is taken."""
+        now = time.time()
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO custom_backends (name, data, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (backend.name, backend.model_dump_json(), now, now),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(f"a backend named {backend.name!r} already exists") from exc
+
+    def put_custom_backend(self, backend: CustomBackend) -> bool:
+        """Insert or replace a user backend; True if it was new. BackendInUse (nothing written)
+        when a deployment names a version the new definition drops."""
+        now = time.time()
+        with self._tx() as db:
+            known = set(backend.version_names())
+            stranded = {
+                d: v
+                for d, v in self._using_backend(db, backend.name).items()
+                if v != "auto" and v not in known
+            }
+            if stranded:
+                pinned = ", ".join(f"{d} ({v})" for d, v in stranded.items())
+                raise BackendInUse(
+                    f"backend {backend.name!r} would lose versions that deployments use: "
+                    f"{pinned}; change their backend_version first",
+                    list(stranded),
+                )
+            cursor = db.execute(
+                "UPDATE custom_backends SET data = ?, updated_at = ? WHERE name = ?",
+                (backend.model_dump_json(), now, backend.name),
+            )
+            if cursor.rowcount:
+                return False
+            db.execute(
+                "INSERT INTO custom_backends (name, data, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?)",
+                (backend.name, backend.model_dump_json(), now, now),
+            )
+        return True
+
+    def get_custom_backend(self, name: str) -> CustomBackend:
+        """One user backend; NotFound if there is none of that name."""
+        rows = self._query("SELECT data FROM custom_backends WHERE name = ?", name)
+        if not rows:
+            raise NotFound(f"no backend named {name!r}")
+        return CustomBackend.model_validate_json(rows[0]["data"])
+
+    def list_custom_backends(self) -> list[CustomBackend]:
+        """Every user backend, by name."""
+        rows = self._query("SELECT data FROM custom_backends ORDER BY name")
+        return [CustomBackend.model_validate_json(r["data"]) for r in rows]
+
+    def delete_custom_backend(self, name: str) -> None:
+        """Delete a user backend; NotFound if absent, BackendInUse (nothing deleted) while
+        deployments name it."""
+        with self._tx() as db:
+            users = self._using_backend(db, name)
+            if users:
+                raise BackendInUse(
+                    f"backend {name!r} is used by deployment(s) {', '.join(users)}: "
+                    "delete them or move them to another backend first",
+                    list(users),
+                )
+            if db.execute("DELETE FROM custom_backends WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"no backend named {name!r}")
+
+
+class BackendInUse(ValueError):
+    """A user backend that deployments still need; `deployments` names them."""
+
+    def __init__(self, message: str, deployments: list[str]) -> None:
+        super().__init__(message)
+        self.deployments = deployments

@@ -51,15 +51,23 @@ def static_busybox() -> str:
     raise AssertionError(f"no static busybox for the test image: {INSTALL_HINT}")
 
 
-def build_rootfs(folder: Path) -> Path:
-    """A tarball of a minimal root file system: busybox and its applets in /bin."""
+def build_rootfs(
+    folder: Path,
+    applets: tuple[str, ...] = BUSYBOX_APPLETS,
+    programs: dict[str, str] | None = None,
+) -> Path:
+    """A tarball of a minimal root file system: busybox and its `applets` in /bin, and
+    `programs` (name -> shell script) as executables in /bin."""
     root = folder / "rootfs"
     (root / "bin").mkdir(parents=True)
     for name in ("tmp", "proc", "sys", "dev", "etc", "models"):
         (root / name).mkdir()
     shutil.copy2(static_busybox(), root / "bin" / "busybox")
-    for applet in BUSYBOX_APPLETS:
+    for applet in applets:
         (root / "bin" / applet).symlink_to("busybox")
+    for name, script in (programs or {}).items():
+        (root / "bin" / name).write_text(script)
+        (root / "bin" / name).chmod(0o755)
     tarball = folder / "rootfs.tar"
     with tarfile.open(tarball, "w") as tar:
         tar.add(root, arcname=".")
@@ -101,3 +109,16 @@ def teardown(env: dict[str, str], folder: Path) -> None:
     podman(env, "rm", "--all", "--force", "--time", "0")
     podman(env, "rmi", "--all", "--force")
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def import_image(
+    env: dict[str, str],
+    folder: Path,
+    tag: str,
+    applets: tuple[str, ...],
+    programs: dict[str, str],
+) -> None:
+    """Import a busybox image holding `programs` into the test store under `tag`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = podman(env, "import", str(build_rootfs(folder, applets, programs)), tag)
+    assert done.returncode == 0, f"podman import failed: {done.stderr}"

@@ -69,6 +69,13 @@ def test_podman_logs_to_a_file_journald_or_not() -> None:
             ],
             {"ASCEND_RT_VISIBLE_DEVICES": "0,1"},
         ),
+        # Simulated GPUs have no device to pass: only the visibility variable, as a process.
+        (
+            "podman",
+            {"vendor": "nvidia", "indexes": [1], "simulated": True},
+            [],
+            {"CUDA_VISIBLE_DEVICES": "1", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"},
+        ),
         ("podman", {"vendor": "nvidia", "indexes": []}, [], {}),
         ("podman", None, [], {}),
     ],

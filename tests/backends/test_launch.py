@@ -126,5 +126,5 @@ def test_catalog_versions_and_compatibility() -> None:
     assert extended_kv_cache_problem("vllm", {"cuda", "rocm"}) is None
     assert "CUDA" in (extended_kv_cache_problem("sglang", {"cann"}) or "")
     assert "vLLM or SGLang" in (extended_kv_cache_problem("voxbox", {"cuda"}) or "")
-    with pytest.raises(KeyError, match="mindie"):
-        build(NodeContext("mindie", "auto", "cann", "/m", "m", "h", 1, (0,)))
+    with pytest.raises(KeyError, match="llama-box"):
+        build(NodeContext("llama-box", "auto", "cuda", "/m", "m", "h", 1, (0,)))

@@ -13,7 +13,7 @@ from gpustack_tui.domain.views import DeploymentView
 def test_build_spec_fills_source_and_advanced_section() -> None:
     spec = build_spec(
         "qwen3",
-        local_path="/models/qwen3",
+        source={"local_path": "/models/qwen3"},
         command="python serve.py --port {port}",
         replicas=2,
         env_items=["FOO=bar", "EMPTY=", "URL=http://x/?a=b"],
@@ -43,7 +43,7 @@ def test_malformed_env_names_the_item(item: str) -> None:
 
 def test_invalid_flags_name_the_flag() -> None:
     with pytest.raises(CliError) as caught:
-        build_spec("Bad_Name", local_path="/m", command=None, replicas=-1, vram_gib=-2)
+        build_spec("Bad_Name", source={"local_path": "/m"}, command=None, replicas=-1, vram_gib=-2)
     assert caught.value.exit_code == 2
     lines = "\n".join(caught.value.details)
     assert "NAME: name must be" in lines
@@ -93,3 +93,39 @@ def test_deploy_sends_the_spec(run, fake_client) -> None:
     assert spec.advanced.env == {"A": "1"}
     assert spec.advanced.generic_proxy is True
     assert "created deployment m (3 replicas)" in result.stdout
+
+
+def test_deploy_a_hub_model_on_a_built_in_backend(run, fake_client) -> None:
+    fake_client.responses["create_deployment"] = lambda spec: DeploymentView(spec=spec)
+    result = run(
+        "deploy", "qwen3", "--huggingface", "Qwen/Qwen3-8B", "--backend", "vllm",
+        "--backend-version", "0.20.2", "--param", "--max-model-len=4096", "--param", "--tp 2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [(args, _)] = fake_client.called("create_deployment")
+    spec = args[0]
+    assert spec.source.huggingface == "Qwen/Qwen3-8B"
+    assert (spec.backend, spec.backend_version) == ("vllm", "0.20.2")
+    assert spec.advanced.backend_parameters == ["--max-model-len=4096", "--tp 2"]
+
+
+@pytest.mark.parametrize(
+    "sources",
+    [
+        [],
+        ["--local-path", "/m", "--huggingface", "a/b"],
+        ["--modelscope", "a/b", "--huggingface", "a/b"],
+    ],
+)
+def test_deploy_needs_exactly_one_model_source(run, fake_client, sources: list[str]) -> None:
+    result = run("deploy", "m", *sources, "--backend", "vllm")
+    assert result.exit_code == 2
+    assert "exactly one of --local-path PATH, --huggingface ORG/NAME" in result.stderr
+    assert fake_client.calls == []
+
+
+def test_a_server_owned_parameter_names_the_flag(run, fake_client) -> None:
+    result = run("deploy", "m", "--huggingface", "a/b", "--backend", "vllm", "--param", "--port 1")
+    assert result.exit_code == 2
+    assert "backend parameter '--port 1': --port is set by gpustack-tui" in result.stderr
+    assert fake_client.calls == []

@@ -73,17 +73,17 @@ def test_unknown_key_in_file_is_refused_before_sending(server, gt) -> None:
         assert client.list_deployments() == []
 
 
-def test_a_backend_not_supported_yet_is_refused(server, gt) -> None:
+def test_an_option_the_backend_cannot_honour_is_refused(server, gt) -> None:
     spec = {
         "name": "hf",
         "source": {"huggingface": "Qwen/Qwen3-0.6B"},  # hub sources are (downloaded by workers)
         "backend": "vllm",
-        "advanced": {"command": "serve"},
+        "advanced": {"allow_cpu_offloading": True},
     }
     result = gt("apply", "-f", "-", input=yaml.safe_dump(spec))
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ")
-    assert "not supported yet" in result.stderr
+    assert "CPU offloading is for custom backends only" in result.stderr
     with server.client() as client:
         assert client.list_deployments() == []
 

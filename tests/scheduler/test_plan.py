@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from tests.fixtures.server import RunningServer
+from tests.sources.make_models import write_tiny_model
 
 GIB = 1024**3
 
@@ -100,6 +101,49 @@ def test_plan_says_why_nothing_fits(tmp_path: Path) -> None:
     assert "w1: 1 of 2 GPUs free, 88.0 GiB allocatable, needs 100.0 GiB" in result.stdout
     assert "w2: labels do not match the worker selector {zone=a}" in result.stdout
     assert "w3: unreachable" in result.stdout
+
+
+def test_plan_of_a_built_in_backend_shows_launch_and_context(tmp_path: Path) -> None:
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(yaml.safe_dump(CLUSTER))
+    model = write_tiny_model(tmp_path / "tiny")
+    spec = tmp_path / "vllm.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "tiny",
+                "source": {"local_path": str(model)},
+                "backend": "vllm",
+                "replicas": 1,
+                "scheduling": {"worker_selector": {"zone": "a"}},
+                "advanced": {"backend_parameters": ["--max-num-seqs 8"]},
+            }
+        )
+    )
+    result = run_plan("--deployment", str(spec), "--cluster", str(cluster), "--json")
+    assert result.returncode == 0, result.stderr
+    (replica,) = json.loads(result.stdout)["replicas"]
+    node = replica["nodes"][0]
+    # vLLM claims 90% of a GPU: of zone a, only w1's GPU 1 has that much unclaimed.
+    assert (node["worker"], node["gpus"]) == ("w1", [1])
+    assert node["vram_claim_bytes"] == {"1": int(80 * GIB * 0.9)}
+    assert replica["max_context"] == 32768
+    assert node["launch"]["image"].startswith("gpustack/runner:cuda")
+    assert node["launch"]["argv"][:3] == ["vllm", "serve", str(model)]
+    assert "--max-num-seqs" in node["launch"]["argv"]
+    text = run_plan("--deployment", str(spec), "--cluster", str(cluster))
+    assert "replica 1: fits, context that fits: 32768 tokens" in text.stdout
+
+
+def test_plan_of_a_built_in_backend_needs_the_model_here(tmp_path: Path) -> None:
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(yaml.safe_dump(CLUSTER))
+    spec = tmp_path / "vllm.yaml"
+    missing = {"name": "x", "source": {"local_path": str(tmp_path / "nope")}, "backend": "vllm"}
+    spec.write_text(yaml.safe_dump(missing))
+    result = run_plan("--deployment", str(spec), "--cluster", str(cluster))
+    assert result.returncode == 2
+    assert "is not on this machine" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_plan_rejects_a_bad_cluster_file(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ def test_selector_waits_for_a_matching_worker(server: RunningServer, tmp_path) -
 
     def only_instance():
         instances = client.get_deployment("picky").instances
-        return instances[0] if instances and instances[0].state_message else None
+        pending = instances and instances[0].state is InstanceState.PENDING
+        return instances[0] if pending and instances[0].state_message else None
 
     deadline = time.monotonic() + 20
     while (instance := only_instance()) is None and time.monotonic() < deadline:

@@ -106,3 +106,28 @@ def write_gguf(
     handle.truncate(end + count * per_tensor)
     handle.close()
     return {"Q4_K": count * embedding * embedding}
+
+
+TINY_QWEN3_CONFIG = {
+    "architectures": ["Qwen3ForCausalLM"],
+    "model_type": "qwen3",
+    "hidden_size": 1024,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 16,
+    "num_key_value_heads": 8,
+    "head_dim": 64,
+    "vocab_size": 4096,
+    "max_position_embeddings": 32768,
+    "torch_dtype": "bfloat16",
+}
+
+
+def write_tiny_model(folder: Path) -> Path:
+    """A small Qwen3-shaped model folder (config.json and one 8 MiB safetensors file, its data
+    a hole), for tests that place and launch built-in backends."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(TINY_QWEN3_CONFIG))
+    write_safetensors(
+        folder / "model.safetensors", {"model.embed_tokens.weight": ("BF16", [4096, 1024])}
+    )
+    return folder

@@ -59,10 +59,14 @@ def test_invalid_specs_say_what_is_wrong(overrides: dict, fragment: str) -> None
 
 
 def test_unsupported_features_are_named() -> None:
-    spec = make(source={"huggingface": "Qwen/Qwen3-0.6B"}, backend="vllm")
-    reasons = unsupported_features(spec)
-    assert any("vllm" in r for r in reasons)
-    assert not any("huggingface" in r for r in reasons)  # hub models are downloaded by the worker
+    hub = {"huggingface": "Qwen/Qwen3-0.6B"}
+    assert unsupported_features(make(source=hub, backend="vllm")) == []
+    offload = make(source=hub, backend="vllm", advanced={"allow_cpu_offloading": True})
+    assert "CPU offloading is for custom backends only" in unsupported_features(offload)[0]
+    kv = {"extended_kv_cache": {"enabled": True}}
+    assert unsupported_features(make(source=hub, backend="sglang", performance=kv)) == []
+    reasons = unsupported_features(make(source=hub, backend="voxbox", performance=kv))
+    assert "extended KV cache needs vLLM or SGLang, not voxbox" in reasons[0]
     assert unsupported_features(make()) == []
 
 

@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
+from gpustack_tui.backends.catalog import extended_kv_cache_problem
+from gpustack_tui.backends.for_spec import family_of
 from gpustack_tui.domain.deployment import DeploymentSpec, unsupported_features
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import WorkerState
+from gpustack_tui.server.api.backends import check_backend
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.placement import model_presence
+from gpustack_tui.server.model_facts import model_presence
 from gpustack_tui.server.store import AlreadyExists, NotFound
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
@@ -28,13 +31,22 @@ class Scale(BaseModel):
 
 async def _check_deployable(ctx: ServerContext, spec: DeploymentSpec) -> None:
     """Refuse what cannot run: unsupported options, or a local path no ready worker has."""
+    check_backend(ctx.store, spec)
     reasons = unsupported_features(spec)
     if reasons:
         raise ApiException(422, "not_supported", "; ".join(reasons), {"reasons": reasons})
-    ready = [w.name for w in ctx.store.list_workers() if w.state is WorkerState.READY]
+    workers = [w for w in ctx.store.list_workers() if w.state is WorkerState.READY]
+    if spec.performance.extended_kv_cache.enabled:
+        families = {
+            family_of(g.vendor) for w in workers if w.cluster == spec.cluster for g in w.gpus
+        }
+        problem = extended_kv_cache_problem(spec.backend, families)
+        if problem:
+            raise ApiException(422, "not_supported", problem, {"reasons": [problem]})
+    ready = [w.name for w in workers]
     if not ready or spec.source.local_path is None:
         return
-    excluded, _size = await model_presence(ctx.sessions, ready, spec.source.local_path)
+    excluded, _size, _present = await model_presence(ctx.sessions, ready, spec.source.local_path)
     if len(excluded) == len(ready):
         where = "; ".join(f"{w}: {why}" for w, why in excluded.items())
         raise ApiException(

@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from gpustack_tui.backends.custom import build_custom_plan
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.worker import WorkerState
-from gpustack_tui.scheduler.report import plan_json
-from gpustack_tui.scheduler.request import request_for
-from gpustack_tui.scheduler.schedule import place_replicas
+from gpustack_tui.scheduler.dry_run import dry_run
 from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots
+from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.placement import model_presence
+from gpustack_tui.server.model_facts import model_facts
+from gpustack_tui.server.node_start import user_backend_of
+from gpustack_tui.server.placement import build_request
+from gpustack_tui.server.store import NotFound
 
 router = APIRouter(prefix="/plan", tags=["plan"])
 Context = Annotated[ServerContext, Depends(get_context)]
@@ -22,32 +23,33 @@ Context = Annotated[ServerContext, Depends(get_context)]
 
 @router.post("")
 async def plan(spec: DeploymentSpec, ctx: Context) -> dict[str, Any]:
-    """Where each replica would land, with its claims and the command each node would run
-    (`{port}` is filled at start), or why it would not fit. The deployment's own instances (if
-    it exists) are left out, as if it were placed afresh."""
+    """Where each replica would land, with its claims, the context that fits and the command
+    each node would run (`{port}` is filled at start), or why it would not fit. The
+    deployment's own instances (if it exists) are left out, as if it were placed afresh."""
     workers = ctx.store.list_workers()
     ready = [w.name for w in workers if w.state is WorkerState.READY]
-    excluded, size = await model_presence(ctx.sessions, ready, spec.source.value)
+    facts = await model_facts(ctx.sessions, spec, ready, want_metadata=True)
     others = [i for i in ctx.store.list_instances() if i.deployment != spec.name]
     placed = placed_instances(others)
-    results = place_replicas(
-        request_for(spec, size, excluded),
+    try:
+        request = build_request(spec, facts, workers, placed)
+    except ValueError as exc:
+        return {
+            "replicas": [
+                {"fits": False, "nodes": [], "max_context": None, "reasons": [str(exc)]}
+                for _ in range(spec.replicas)
+            ]
+        }
+    try:
+        user_backend = user_backend_of(ctx.store, spec)
+    except NotFound as exc:
+        raise ApiException(422, "invalid", f"{exc}: see `gpustack-tui backends ls`") from exc
+    return dry_run(
+        spec,
+        request,
         worker_snapshots(workers, placed),
         placed,
-        spec.replicas,
+        facts.metadata,
+        {w.name: w.address for w in workers},
+        user_backend,
     )
-    report = plan_json(results)
-    addresses = {w.name: w.address for w in workers}
-    for replica in report["replicas"]:
-        for node in replica["nodes"]:
-            node["launch"] = build_custom_plan(
-                command=spec.advanced.command or "",
-                env=spec.advanced.env,
-                model_path=spec.source.value,
-                model_name=spec.name,
-                port=None,
-                gpu_indexes=node["gpus"],
-                worker_ip=addresses.get(node["worker"], ""),
-                backend_parameters=spec.advanced.backend_parameters,
-            ).as_json()
-    return report
