@@ -9,13 +9,12 @@ are still reported, and the reason goes to `errors`.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from agent.gpu import amd, ascend, nvidia_smi, nvml
 from agent.gpu.common import GpuList, ToolOutputError, Versions
-from agent.gpu.simulated import SIMULATED_ENV, simulated_gpus
+from agent.gpu.simulated import SIMULATED_ENV, simulated_gpus, simulated_source
 
 Reader = Callable[[], Optional[Tuple[GpuList, Versions]]]
 VENDOR_READERS: List[Tuple[str, List[Reader]]] = [
@@ -27,8 +26,8 @@ VENDOR_READERS: List[Tuple[str, List[Reader]]] = [
 
 def discover() -> Dict[str, Any]:
     """`{"gpus": [Gpu], "drivers": {vendor: {...}}, "errors": [str]}` for `inventory`."""
-    simulated = os.environ.get(SIMULATED_ENV, "")
-    if simulated.strip():
+    simulated = simulated_source()
+    if simulated:
         return {"gpus": simulated_gpus(simulated), "drivers": {}, "errors": []}
     gpus: GpuList = []
     drivers: Dict[str, Versions] = {}

@@ -1,15 +1,39 @@
-"""Simulated GPUs from GPUSTACK_AGENT_SIMULATED_GPUS, always marked `"simulated": true`."""
+"""Simulated GPUs from GPUSTACK_AGENT_SIMULATED_GPUS, always marked `"simulated": true`.
+
+Without the variable, a file `simulated-gpus.json` in the agent home configures them too: that
+is how one head node runs several simulated workers (the demo), each agent home its own list.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Dict, Optional
 
 from agent.errors import INTERNAL, AgentError
 from agent.gpu.common import GpuList, gpu
 
 SIMULATED_ENV = "GPUSTACK_AGENT_SIMULATED_GPUS"
+SIMULATED_FILE = "simulated-gpus.json"
+
+
+def simulated_source() -> str:
+    """The simulated-GPU setting: the variable, else the agent home's file, else ""."""
+    value = os.environ.get(SIMULATED_ENV, "")
+    if value.strip():
+        return value
+    home = os.environ.get("GPUSTACK_AGENT_HOME", "")
+    path = os.path.join(os.path.expanduser(home), SIMULATED_FILE) if home else ""
+    return path if path and os.path.isfile(path) else ""
+
+
+def _optional_number(entry: Dict[str, Any], key: str, index: int, top: float) -> Optional[float]:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
+        raise _bad(f"entry {index}: '{key}' must be a number from 0 to {top:g}")
+    return float(value)
 
 
 def _bad(message: str) -> AgentError:
@@ -57,7 +81,8 @@ def simulated_gpus(value: str) -> GpuList:
                 uuid=str(entry.get("uuid", f"GPU-simulated-{index}")),
                 memory_total=total,
                 memory_used=used,
-                utilization=0,
+                utilization=_optional_number(entry, "utilization", index, 100) or 0,
+                temperature=_optional_number(entry, "temperature", index, 150),
                 simulated=True,
             )
         )

@@ -46,3 +46,29 @@ class Worker(BaseModel):
     memory_total: int = 0
     agent_version: str = ""
     last_seen: float = 0.0
+
+
+class GpuHolder(BaseModel):
+    """An instance placed on a GPU and the memory it claims there."""
+
+    gpu_index: int
+    instance: str
+    deployment: str
+    claim: int = 0
+
+
+class WorkerStats(BaseModel):
+    """A worker's live figures (GET /api/v1/worker-stats): fresh GPU utilisation, memory and
+    temperature, RAM and load, and which instances hold each GPU. `at` is when the agent
+    answered (0: never; then the GPUs are the stored inventory and `error` may say why)."""
+
+    name: str
+    state: WorkerState = WorkerState.CONNECTING
+    at: float = 0.0
+    gpus: list[Gpu] = Field(default_factory=list)
+    cpu_count: int = 0
+    load_average: float | None = None
+    memory_total: int = 0
+    memory_available: int | None = None
+    holders: list[GpuHolder] = Field(default_factory=list)
+    error: str = ""

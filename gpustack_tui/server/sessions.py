@@ -29,6 +29,7 @@ from gpustack_tui.config import Paths
 from gpustack_tui.domain.worker import Gpu, Worker, WorkerState
 from gpustack_tui.server.store import NotFound, Store
 from gpustack_tui.server.workers.connect import open_worker
+from gpustack_tui.server.workers.destination import is_local
 from gpustack_tui.server.workers.errors import WorkerError, WorkerUnreachable
 from gpustack_tui.server.workers.rpc import AgentConnection
 
@@ -101,7 +102,7 @@ class SessionManager:
         worker = Worker(
             name=name or default_worker_name(destination),
             destination=destination,
-            transport="local" if destination == "local" else "ssh",
+            transport="local" if is_local(destination) else "ssh",
             address=address,
             identity_file=identity_file,
             state=WorkerState.READY,
@@ -301,6 +302,8 @@ def default_worker_name(destination: str) -> str:
     """`local` for the head node; otherwise the host part of `user@host:port`."""
     if destination == "local":
         return "local"
+    if is_local(destination):
+        return destination.strip().partition(":")[2]  # local:NAME
     host = destination.rsplit("@", 1)[-1]
     if host.startswith("["):
         return host[1 : host.index("]")]

@@ -43,17 +43,27 @@ async def open_workers(app, pilot) -> WorkersScreen:
     return app.screen
 
 
-async def test_rows_show_gpus_one_per_line_and_simulated(make_app):
+async def test_rows_summarise_gpus_and_the_panel_has_a_meter_line_per_gpu(make_app):
     app = make_app(StubClient(workers=sample_workers()))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_workers(app, pilot)
         await pilot.pause(0.3)
         table = screen.table
         assert table.row_keys == ["worker:gpu-a", "worker:gpu-c", "worker:local"]
-        assert table.get_row_height(table.rows["worker:gpu-a"].key) == 2
-        assert "simulated" in table.get_cell("worker:local", "gpus").plain
+        assert table.get_cell("worker:gpu-a", "gpus").plain == "2x H100"
+        assert table.get_cell("worker:local", "gpus").plain == "1x Simulated A100 simulated"
         assert table.get_cell("worker:gpu-c", "state").plain == "? unreachable"
+        assert table.get_cell("worker:gpu-a", "labels").plain == "rack=r1"
         assert "Workers[3] GPUs[3]" in str(screen.query_one("TitleBar").render())
+        lines = screen.gpu_panel.text.splitlines()
+        assert lines[0].startswith("▶ gpu-a")  # the selected worker is marked
+        assert " 0 GPU▕" in lines[1] and "41% " in lines[1] and "30.0/80.0G" in lines[1]
+        assert "97%‼" in lines[2] and "75.0/80.0G‼" in lines[2]  # critical: a glyph too
+        assert lines[-1].endswith("SIM") and "simulated, no real accelerator" in lines[-2]
+        unreachable = next(line for line in lines if "gpu-c" in line)
+        assert "? unreachable  ssh: connection timed out after 10 s" in unreachable
+        # the stub has no live figures: the stored inventory is shown and the status says why
+        assert "live GPU figures unavailable" in screen.status.message
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, WorkersScreen)

@@ -37,6 +37,8 @@ def make_transport(
     """The (not yet opened) transport for a destination: local subprocess or SSH."""
     target = parse_destination(destination, ssh_config_path)
     if isinstance(target, LocalTarget):
+        if target.name:  # local:NAME: its own agent home beside the head node's
+            return LocalTransport(paths, home=paths.data_dir / f"local-agent-{target.name}")
         return LocalTransport(paths)
     return SshTransport(
         target,

@@ -3,6 +3,8 @@
 The syntax is the one operators type for `ssh`, plus an optional `:port`:
 
     local                  the head node itself (the agent runs as a local subprocess)
+    local:NAME             another agent on the head node, with its own agent home (the demo's
+                           simulated workers)
     host                   user = the SSH config's User, else the current user; port 22
     user@host:2222
     [::1]:2222, user@[fe80::1]   IPv6 literals take brackets when a port follows
@@ -24,6 +26,7 @@ LOCAL_DESTINATION = "local"
 DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
 _HOST_RE = re.compile(r"^[A-Za-z0-9_.%:-]+$")
 _USER_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.$-]*$")
+_LOCAL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,16 @@ class SshTarget:
 
 @dataclass(frozen=True)
 class LocalTarget:
-    """The head node itself: no SSH, the agent runs as a subprocess of the server."""
+    """The head node itself: no SSH, the agent runs as a subprocess of the server.
+
+    `name` tells apart several local agents (`local:NAME`), each with its own agent home."""
+
+    name: str = ""
 
     @property
     def label(self) -> str:
-        """`local`, for messages."""
-        return LOCAL_DESTINATION
+        """`local` (or `local:NAME`), for messages."""
+        return f"{LOCAL_DESTINATION}:{self.name}" if self.name else LOCAL_DESTINATION
 
 
 Target = SshTarget | LocalTarget
@@ -57,7 +64,8 @@ Target = SshTarget | LocalTarget
 
 def is_local(destination: str) -> bool:
     """Whether the destination is the head node (`local`)."""
-    return destination.strip() == LOCAL_DESTINATION
+    text = destination.strip()
+    return text == LOCAL_DESTINATION or text.startswith(f"{LOCAL_DESTINATION}:")
 
 
 def parse_destination(destination: str, ssh_config_path: str | Path | None = None) -> Target:
@@ -71,6 +79,14 @@ def parse_destination(destination: str, ssh_config_path: str | Path | None = Non
         raise ValueError("empty SSH destination: expected `host`, `user@host` or `user@host:port`")
     if text == LOCAL_DESTINATION:
         return LocalTarget()
+    if text.startswith(f"{LOCAL_DESTINATION}:"):
+        name = text.partition(":")[2]
+        if not _LOCAL_NAME_RE.match(name):
+            raise ValueError(
+                f"bad local destination {destination!r}: use local:NAME with letters, digits, "
+                "'.', '_' or '-'"
+            )
+        return LocalTarget(name)
     if any(ch.isspace() for ch in text):
         raise ValueError(f"bad SSH destination {destination!r}: it must not contain spaces")
     user, host, port = _split(text)

@@ -14,6 +14,7 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import paramiko
@@ -217,9 +218,12 @@ class LocalTransport(AgentTransport):
 
     label = "local"
 
-    def __init__(self, paths: Paths, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, paths: Paths, extra_env: dict[str, str] | None = None, home: Path | None = None
+    ) -> None:
         self.paths = paths
         self.extra_env = dict(extra_env or {})
+        self.home = home  # None: the head node's own `local` agent home
         self.address = "127.0.0.1"
         self.process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -228,7 +232,7 @@ class LocalTransport(AgentTransport):
         """Start `python -u -m agent` with GPUSTACK_AGENT_HOME = the local agent home."""
         with self._lock:
             if self.process is None:
-                home = self.paths.local_agent_home
+                home = self.home or self.paths.local_agent_home
                 home.mkdir(parents=True, exist_ok=True, mode=0o700)
                 env = {**os.environ, "GPUSTACK_AGENT_HOME": str(home), **self.extra_env}
                 try:

@@ -1,36 +1,39 @@
-"""Workers: the machines that run instances, their GPUs, and adding or removing one."""
+"""Workers: the machines that run instances, their GPUs live (nvtop-like meters refreshed every
+second), and adding, labelling or removing one."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from gpustack_tui.domain.worker import Worker
-from gpustack_tui.tui.messages import RequestFailed
-from gpustack_tui.tui.presentation import (
-    WORKER_COLUMNS,
-    worker_cells,
-    worker_detail,
-    worker_row_height,
-)
+from gpustack_tui.client import ApiError
+from gpustack_tui.domain.worker import Worker, WorkerStats
+from gpustack_tui.tui.messages import Fetched, RequestFailed, as_api_error
+from gpustack_tui.tui.presentation import worker_detail
 from gpustack_tui.tui.screens.add_worker import AddWorkerModal, AddWorkerRequest
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.labels import LabelsModal
-from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
+from gpustack_tui.tui.widgets.gpu_panel import LIVE_WORKER_COLUMNS, GpuPanel, worker_table_rows
+from gpustack_tui.tui.widgets.keyed_table import KeyedTable
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
 
 HOST_KEY_UNKNOWN = "host_key_unknown"
+LIVE_SECONDS = 1.0
+"""The view polls this often (the server asks each agent at most once a second)."""
 
 
-def worker_rows(workers: list[Worker]) -> list[TableRow]:
-    """One row per worker (as tall as its GPU list)."""
-    return [
-        TableRow(f"worker:{w.name}", worker_cells(w), worker_row_height(w))
-        for w in sorted(workers, key=lambda w: w.name)
-    ]
+@dataclass
+class WorkersData:
+    """One poll: the stored workers, and their live figures (or why there are none)."""
+
+    workers: list[Worker]
+    stats: dict[str, WorkerStats] = field(default_factory=dict)
+    stats_error: ApiError | None = None
 
 
 def host_key_modal(request: AddWorkerRequest, details: dict) -> ConfirmModal:
@@ -50,7 +53,19 @@ def host_key_modal(request: AddWorkerRequest, details: dict) -> ConfirmModal:
 
 
 class WorkersScreen(ServerScreen):
-    """The workers table; `a` adds a worker over SSH, `d` removes the selected one."""
+    """The workers table over every GPU's meters; `a` adds a worker over SSH, `e` edits the
+    selected one's labels, `d` removes it."""
+
+    DEFAULT_CSS = """
+    WorkersScreen #workers {
+        height: auto;
+        max-height: 45%;
+    }
+    WorkersScreen #detail {
+        height: auto;
+        max-height: 3;
+    }
+    """
 
     BINDINGS = [
         Binding("a", "add", "Add worker", id="workers.add"),
@@ -64,12 +79,15 @@ class WorkersScreen(ServerScreen):
     def __init__(self) -> None:
         super().__init__()
         self.workers_by_name: dict[str, Worker] = {}
+        self.stats: dict[str, WorkerStats] = {}
+        self.stats_problem = ""
 
     def compose(self) -> ComposeResult:
-        """Title, table, status line, key hints."""
+        """Title, workers table, detail line, GPU meters, status line, key hints."""
         yield TitleBar("Workers", self.client.base_url)
-        yield KeyedTable(WORKER_COLUMNS, flex="message", id="workers")
+        yield KeyedTable(LIVE_WORKER_COLUMNS, flex="labels", id="workers")
         yield Static(id="detail", markup=False)
+        yield GpuPanel(id="gpu-panel")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -78,19 +96,53 @@ class WorkersScreen(ServerScreen):
         """The workers table."""
         return self.query_one("#workers", KeyedTable)
 
-    def fetch(self) -> list[Worker]:
-        """Every worker (thread)."""
-        return self.client.list_workers()
+    @property
+    def gpu_panel(self) -> GpuPanel:
+        """The meters of every GPU."""
+        return self.query_one(GpuPanel)
 
-    def show_data(self, data: list[Worker]) -> None:
-        """Update the rows in place, keeping the cursor on its worker."""
-        self.workers_by_name = {w.name: w for w in data}
-        self.table.sync(worker_rows(data))
+    def fetch(self) -> WorkersData:
+        """Every worker, then their live figures (thread). Without live figures (an older
+        server, a slow answer) the stored inventory is shown and the status line says why."""
+        data = WorkersData(self.client.list_workers())
+        try:
+            data.stats = {s.name: s for s in self.client.worker_stats()}
+        except Exception as exc:
+            data.stats_error = as_api_error(exc)
+        return data
+
+    def show_data(self, data: WorkersData) -> None:
+        """Update the rows in place, keeping the cursor on its worker, and redraw the meters."""
+        workers = data.workers
+        self.workers_by_name = {w.name: w for w in workers}
+        self.stats = data.stats
+        self.show_rows()
         self.show_detail()
-        gpus = sum(len(w.gpus) for w in data)
-        self.query_one(TitleBar).set_view(f"Workers[{len(data)}] GPUs[{gpus}]")
-        if not data and not self.failing and not self.status.message:
+        gpus = sum(len(w.gpus) for w in workers)
+        self.query_one(TitleBar).set_view(f"Workers[{len(workers)}] GPUs[{gpus}]")
+        stats_problem = data.stats_error.message if data.stats_error is not None else ""
+        if stats_problem and stats_problem != self.stats_problem:
+            # Said once, not at every poll: it must not hide what the operator's actions say.
+            self.status.error(f"live GPU figures unavailable: {stats_problem}")
+        self.stats_problem = stats_problem
+        if not workers and not self.failing and not self.status.message:
             self.status.show("no workers yet: press a to add one over SSH")
+
+    def show_rows(self) -> None:
+        """The table rows for the current figures and terminal width."""
+        workers = list(self.workers_by_name.values())
+        self.table.sync(worker_table_rows(workers, self.stats, self.size.width))
+
+    def on_resize(self) -> None:
+        """Narrow terminals get compact rows."""
+        self.show_rows()
+
+    def on_fetched(self, message: Fetched) -> None:
+        """Poll every `LIVE_SECONDS` (faster than the other views) while shown."""
+        super().on_fetched(message)
+        if self._timer is not None and (self.gs_app.refresh_interval or 0) > LIVE_SECONDS:
+            self._timer.stop()
+            self._timer = self.set_timer(LIVE_SECONDS, self.refresh_now)
 
     def selected(self) -> Worker | None:
         """The worker under the cursor."""
@@ -101,6 +153,9 @@ class WorkersScreen(ServerScreen):
         """Everything the selected row had to cut, under the table."""
         worker = self.selected()
         self.query_one("#detail", Static).update(worker_detail(worker) if worker else "")
+        self.gpu_panel.show(
+            list(self.workers_by_name.values()), self.stats, worker.name if worker else None
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor moved: show the new row's details."""
