@@ -9,6 +9,7 @@ from typing import Any, Callable, Dict
 
 from agent import bundle_hash, download, gpu, logs, ports, system, workloads
 from agent.errors import BAD_REQUEST, INTERNAL, UNKNOWN_METHOD, AgentError
+from agent.list_dir import list_dir
 from agent.model_files import model_metadata
 from agent.runtimes import detect
 
@@ -27,7 +28,16 @@ def inventory(_params: Dict[str, Any]) -> Dict[str, Any]:
         "memory_total": memory_total,
         "memory_available": memory_available,
         "runtime": detect.default_runtime(),
+        "load_average": _load_average(),
     }
+
+
+def _load_average() -> Any:
+    """The 1-minute load average, None where the system has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
 
 
 def hello(params: Dict[str, Any]) -> Dict[str, Any]:
@@ -45,6 +55,7 @@ METHODS: Dict[str, Handler] = {
     "list": workloads.list_workloads,
     "read_log": logs.read_log,
     "path_info": system.path_info,
+    "list_dir": list_dir,
     "model_metadata": model_metadata,
     "download": download.download,
     "download_status": download.download_status,

@@ -6,18 +6,21 @@ Every failure surfaces as `ApiError` with a message a person can act on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 import httpx
 
 from gpustack_tui.config import Paths, read_token, server_url
 from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
+from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.domain.model import SearchHit
 from gpustack_tui.domain.views import DeploymentView
-from gpustack_tui.domain.worker import Worker
+from gpustack_tui.domain.worker import Worker, WorkerStats
 
 
 class ApiError(Exception):
@@ -95,6 +98,13 @@ class Client:
     def get_worker(self, name: str) -> Worker:
         """One worker with its state and GPUs."""
         return Worker.model_validate(self._request("GET", f"/api/v1/workers/{name}").json())
+
+    def worker_stats(self) -> list[WorkerStats]:
+        """Every worker's live figures: GPU utilisation, memory, temperature, RAM, load, holders."""
+        return [
+            WorkerStats.model_validate(w)
+            for w in self._request("GET", "/api/v1/worker-stats").json()
+        ]
 
     def add_worker(
         self,
@@ -196,8 +206,15 @@ class Client:
             params["previous"] = "true"
         return self._request("GET", f"/api/v1/instances/{name}/logs", params=params).text
 
-    def follow_logs(self, name: str, tail: int | None = None) -> Iterator[str]:
-        """Yield an instance's log as it grows, until the caller stops or the instance goes."""
+    def follow_logs(
+        self,
+        name: str,
+        tail: int | None = None,
+        on_open: Callable[[Callable[[], None]], object] | None = None,
+    ) -> Iterator[str]:
+        """Yield an instance's log as it grows, until the caller stops or the instance goes.
+        `on_open` gets a function that ends the stream from any thread (a quiet log would
+        otherwise keep the reading thread waiting for its next line)."""
         params: dict[str, Any] = {"follow": "true"}
         if tail is not None:
             params["tail"] = tail
@@ -208,11 +225,34 @@ class Client:
                 if response.status_code >= 400:
                     response.read()
                     raise _error_from(response)
+                if on_open is not None:
+                    on_open(lambda: _abort_stream(response))
                 yield from response.iter_text()
         except httpx.TransportError as exc:
             raise ServerUnavailable(
                 "server_unavailable", f"lost the log stream from {self.base_url}: {exc}"
             ) from exc
+
+    def download_logs(self, name: str, out: IO[bytes], previous: bool = False) -> int:
+        """Write an instance's whole log as the server keeps it (with `previous`, its previous
+        run's) to `out`, streamed, never held in memory; return the number of bytes."""
+        params: dict[str, Any] = {"previous": "true"} if previous else {}
+        written = 0
+        try:
+            with self._http.stream(
+                "GET", f"/api/v1/instances/{name}/logs", params=params, timeout=None
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error_from(response)
+                for block in response.iter_bytes():
+                    out.write(block)
+                    written += len(block)
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(
+                "server_unavailable", f"lost the log download from {self.base_url}: {exc}"
+            ) from exc
+        return written
 
     # -- API keys and usage -----------------------------------------------------------------
 
@@ -255,6 +295,62 @@ class Client:
         params = {"q": query, "source": source, "limit": limit}
         found = self._request("GET", "/api/v1/models/search", params=params).json()
         return [SearchHit.model_validate(hit) for hit in found]
+
+    def list_files(
+        self,
+        path: str,
+        worker: str | None = None,
+        all_files: bool = False,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """GET /files: `{path, where, entries: [{name, is_dir, size}], truncated}` of one folder
+        on the server, or on `worker`; folders and .gguf files only unless `all_files`."""
+        params: dict[str, Any] = {"path": path}
+        if worker:
+            params["worker"] = worker
+        if all_files:
+            params["all"] = "true"
+        kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
+        return self._request("GET", "/api/v1/files", params=params, **kwargs).json()
+
+    # -- backends defined by users -----------------------------------------------------------
+
+    def list_backends(self) -> list[CustomBackend]:
+        """Every backend defined by users (not the built-in ones)."""
+        found = self._request("GET", "/api/v1/backends").json()
+        return [CustomBackend.model_validate(b) for b in found]
+
+    def get_backend(self, name: str) -> CustomBackend:
+        """One backend defined by a user."""
+        return CustomBackend.model_validate(self._request("GET", f"/api/v1/backends/{name}").json())
+
+    def add_backend(self, backend: CustomBackend) -> CustomBackend:
+        """Define a new backend (ApiError `exists` if the name is taken)."""
+        body = backend.model_dump(mode="json")
+        return CustomBackend.model_validate(
+            self._request("POST", "/api/v1/backends", json=body).json()
+        )
+
+    def put_backend(self, backend: CustomBackend) -> CustomBackend:
+        """Define a backend or replace the one with that name."""
+        body = backend.model_dump(mode="json")
+        return CustomBackend.model_validate(
+            self._request("PUT", f"/api/v1/backends/{backend.name}", json=body).json()
+        )
+
+    def delete_backend(self, name: str) -> None:
+        """Delete a backend (ApiError `in_use`, details.deployments, while deployments use it)."""
+        self._request("DELETE", f"/api/v1/backends/{name}")
+
+
+def _abort_stream(response: httpx.Response) -> None:
+    """Wake a thread blocked reading `response`: shutting the socket down ends its read (closing
+    it from another thread would not)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _error_from(response: httpx.Response) -> ApiError:

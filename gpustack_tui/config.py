@@ -55,6 +55,16 @@ class Paths:
         return self.state_dir / "server.log"
 
     @property
+    def keymap_file(self) -> Path:
+        """The TUI's key remapping: binding id -> key(s) (see tui/keymap.py)."""
+        return self.config_dir / "keymap.toml"
+
+    @property
+    def tui_settings_file(self) -> Path:
+        """The TUI's settings, e.g. `theme = "nord"`."""
+        return self.config_dir / "tui.toml"
+
+    @property
     def local_agent_home(self) -> Path:
         """The agent home of the head node's own worker (`local`)."""
         return self.data_dir / "local-agent"

@@ -1,4 +1,5 @@
-"""Deployment files: `apply -f FILE` (YAML or JSON) and `get NAME -o yaml|json`.
+"""Deployment files: `apply -f FILE` (YAML or JSON) and `get NAME -o yaml|json`; and the
+model files the server and the workers can see: `files ls PATH [--worker W]`.
 
 `get` prints the complete spec, every section included, so `apply -f` of its output round-trips.
 A file may hold several YAML documents (`---`); every one is validated before any is sent.
@@ -13,9 +14,18 @@ import click
 import yaml
 from pydantic import ValidationError
 
-from gpustack_tui.cli.common import EXIT_USAGE, AppContext, CliError, invalid_spec, pass_app
+from gpustack_tui.cli.common import (
+    EXIT_USAGE,
+    AppContext,
+    CliError,
+    clean,
+    invalid_spec,
+    pass_app,
+)
+from gpustack_tui.cli.output import echo_json, echo_lines, render_table
 from gpustack_tui.client import ApiError
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.units import format_bytes
 
 
 def load_documents(text: str, source: str) -> list[Any]:
@@ -118,3 +128,36 @@ def get(app: AppContext, name: str, fmt: str) -> None:
     """Print the spec of deployment NAME, ready for `apply -f`."""
     spec = app.client().get_deployment(name).spec
     click.echo(dump_spec(spec, fmt), nl=False)
+
+
+@click.group("files")
+def files() -> None:
+    """The folders and model files the server and the workers can see."""
+
+
+@files.command("ls")
+@click.argument("path")
+@click.option("--worker", "-w", help="List on this worker (through its agent), not the server.")
+@click.option("--all", "all_files", is_flag=True, help="Every file, not just folders and .gguf.")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@pass_app
+def ls(app: AppContext, path: str, worker: str | None, all_files: bool, as_json: bool) -> None:
+    """List the folder PATH: its folders and .gguf files (hidden entries are skipped)."""
+    listing = app.client().list_files(path, worker=worker, all_files=all_files)
+    if as_json:
+        echo_json(listing)
+        return
+    rows = [
+        [
+            clean(e["name"]) + ("/" if e["is_dir"] else ""),
+            "-" if e["is_dir"] else format_bytes(e["size"]),
+        ]
+        for e in listing["entries"]
+    ]
+    click.echo(f"{clean(listing['path'])} on the {clean(listing['where'])}")
+    if not rows:
+        click.echo("no folders or model files here" if not all_files else "empty")
+        return
+    echo_lines(render_table(["NAME", "SIZE"], rows))
+    if listing["truncated"]:
+        click.echo(f"(the first {len(rows)} entries only)")

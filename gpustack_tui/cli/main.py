@@ -13,6 +13,8 @@ import click
 from pydantic import ValidationError
 
 from gpustack_tui.cli import (
+    backends_cmd,
+    demo_cmd,
     deploy_cmd,
     estimate_cmd,
     files_cmd,
@@ -132,11 +134,14 @@ cli.add_command(instances_cmd.instances)
 cli.add_command(instances_cmd.logs)
 cli.add_command(files_cmd.apply)
 cli.add_command(files_cmd.get)
+cli.add_command(files_cmd.files)
 cli.add_command(estimate_cmd.estimate)
 cli.add_command(plan_cmd.plan)
 cli.add_command(keys_cmd.keys)
 cli.add_command(lifecycle_cmd.stop)
 cli.add_command(lifecycle_cmd.start)
+cli.add_command(demo_cmd.demo)
+cli.add_command(backends_cmd.backends)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,9 +12,12 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gpustack_tui import __version__
+from gpustack_tui.server.api import backends as backends_api
 from gpustack_tui.server.api import deployments, instances, keys, plan, usage, workers
 from gpustack_tui.server.api import estimate as estimate_api
+from gpustack_tui.server.api import files as files_api
 from gpustack_tui.server.api import model_search as model_search_api
+from gpustack_tui.server.api import worker_stats as worker_stats_api
 from gpustack_tui.server.api.errors import install_error_handlers
 from gpustack_tui.server.auth import TokenGuard
 from gpustack_tui.server.context import ServerContext
@@ -127,6 +130,9 @@ def create_app(
         management.include_router(module.router)
     management.include_router(estimate_api.router)
     management.include_router(model_search_api.router)
+    management.include_router(backends_api.router)
+    management.include_router(files_api.router)
+    management.include_router(worker_stats_api.router)
     app.include_router(management)
 
     @app.get("/metrics", tags=["server"], dependencies=[Depends(guard)])

@@ -5,7 +5,7 @@ Quitting (`q`, ctrl+q) only ends this program: the server and every instance kee
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from textual.app import App
 from textual.binding import Binding
@@ -13,7 +13,9 @@ from textual.screen import Screen
 
 from gpustack_tui.client import Client
 from gpustack_tui.config import Paths
+from gpustack_tui.tui.commands import JumpProvider
 from gpustack_tui.tui.executor import install_daemon_executor
+from gpustack_tui.tui.keymap import load_settings
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.help import HelpScreen, bindings_of
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -26,9 +28,11 @@ class GpustackApp(App[None]):
 
     TITLE = "gpustack-tui"
     CSS_PATH = "app.tcss"
-    ENABLE_COMMAND_PALETTE = False
+    ENABLE_COMMAND_PALETTE = True  # `:` or ctrl+p: jump to a view, deployment, worker
+    COMMANDS = {JumpProvider}  # it lists Textual's system commands too, after the jumps
     BINDINGS = [
         Binding("question_mark", "help", "Help", id="help"),
+        Binding("colon,ctrl+p", "command_palette", "Jump", id="palette"),
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True),
     ]
 
@@ -39,16 +43,24 @@ class GpustackApp(App[None]):
         *,
         keymap: Mapping[str, str] | None = None,
         refresh_interval: float | None = REFRESH_SECONDS,
+        theme: str | None = None,
+        config_problems: Sequence[str] = (),
     ) -> None:
         """`status` is shown in the deployments' status line at start (e.g. that a server was
         started in the background); `keymap` maps binding ids to keys (`{"deployments.delete":
-        "ctrl+x"}`); `refresh_interval` None stops periodic refresh (tests)."""
+        "ctrl+x"}`); `refresh_interval` None stops periodic refresh (tests); `theme` is one of
+        Textual's themes; `config_problems` are shown at start (see `keymap.load_settings`)."""
         super().__init__()
         self.client = client
         self.startup_status = status
         self.refresh_interval = refresh_interval
         if keymap:
             self.set_keymap(dict(keymap))
+        # Kept for `?` (marks remapped keys) and the status line (says what was left out).
+        self.user_keymap = dict(keymap or {})
+        self.config_problems = list(config_problems)
+        if theme:
+            self.theme = theme
 
     def on_load(self) -> None:
         """Thread workers must never hold up quitting (see `executor`)."""
@@ -79,8 +91,15 @@ def run_tui(paths: Paths, url: str, started_server: bool) -> None:
         if started_server
         else ""
     )
+    settings = load_settings(paths.keymap_file, paths.tui_settings_file)
     client = Client.for_paths(paths, url, timeout=15.0)
     try:
-        GpustackApp(client, status).run()
+        GpustackApp(
+            client,
+            status,
+            keymap=settings.keymap,
+            theme=settings.theme,
+            config_problems=settings.problems,
+        ).run()
     finally:
         client.close()

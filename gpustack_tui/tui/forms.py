@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from gpustack_tui.backends.catalog import BUILTIN, extended_kv_cache_problem
 from gpustack_tui.domain.backend_params import BackendParameterError, validate_for_backend
 from gpustack_tui.domain.deployment import BUILTIN_BACKENDS, DeploymentSpec
 from gpustack_tui.domain.env import parse_env_items
-from gpustack_tui.tui.screens.labels import parse_labels
+from gpustack_tui.tui.screens.labels import format_labels, parse_labels
 
 FIELD_ORDER = (
     "local_path",
@@ -120,14 +121,24 @@ class FormErrors(Exception):
         return next(iter(self.errors))
 
 
-def disabled_reasons(backend: str) -> dict[str, str]:
-    """Options that do not apply to `backend`, each with the reason shown beside it."""
+def disabled_reasons(backend: str, families: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Options that do not apply to `backend`, each with the reason shown beside it.
+    `families`: the accelerator families (cuda, rocm, cann) of the workers, when known."""
     reasons: dict[str, str] = {}
     if backend not in KV_CACHE_BACKENDS:
         reasons["kv_enabled"] = "vLLM and SGLang only"
+    elif families and (problem := extended_kv_cache_problem(backend, set(families))):
+        reasons["kv_enabled"] = problem
     if backend != "custom":
         reasons["command"] = "custom backend only (built-in backends build the command)"
         reasons["vram_claim_gib"] = "custom backend only (built-in backends are estimated)"
+        reasons["allow_cpu"] = "CPU offloading: custom backends only (built-ins run on GPUs)"
+    else:
+        reasons["backend_version"] = "custom backends: the command line picks the version"
+        reasons["distributed"] = "distributed: built-in backends only (custom: one worker)"
+    entry = BUILTIN.get(backend)
+    if entry is not None and not entry.distributed:
+        reasons["distributed"] = f"distributed: {entry.title} runs on one worker"
     return reasons
 
 
@@ -214,6 +225,49 @@ def _sections(values: DeployFormValues, errors: dict[str, str]) -> dict:
             "gpus_per_replica": per_replica,
         },
     }
+
+
+def _number_text(value: float | int | None) -> str:
+    """12.0 -> "12", 7.5 -> "7.5", None -> "" (what a person would have typed)."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def values_from_spec(spec: DeploymentSpec) -> DeployFormValues:
+    """The form filled in with a stored spec (for editing); `build_spec` of it gives it back."""
+    kv = spec.performance.extended_kv_cache
+    sched = spec.scheduling
+    adv = spec.advanced
+    hub = spec.source.kind != "local_path"
+    return DeployFormValues(
+        local_path="" if hub else spec.source.value,
+        name=spec.name,
+        cluster=spec.cluster,
+        backend=spec.backend,
+        replicas=str(spec.replicas),
+        command=adv.command or "",
+        env="\n".join(f"{k}={v}" for k, v in adv.env.items()),
+        vram_claim_gib=_number_text(adv.vram_claim_gib),
+        allow_cpu=adv.allow_cpu_offloading,
+        generic_proxy=adv.generic_proxy,
+        source=spec.source.kind,
+        repo_id=spec.source.value if hub else "",
+        backend_version=spec.backend_version,
+        kv_enabled=kv.enabled,
+        kv_ratio=str(kv.ram_to_vram_ratio),
+        kv_max_ram_gib=_number_text(kv.max_ram_gib),
+        kv_chunk_size=str(kv.chunk_size),
+        mode=sched.mode,
+        placement=sched.placement,
+        worker_selector=format_labels(sched.worker_selector),
+        gpu_selector=list(sched.gpu_selector),
+        gpus_per_replica=str(sched.gpus_per_replica),
+        category=adv.category,
+        backend_parameters="\n".join(adv.backend_parameters),
+        restart_on_error=adv.restart_on_error,
+        distributed=adv.distributed_across_workers,
+    )
 
 
 def build_spec(values: DeployFormValues) -> DeploymentSpec:

@@ -45,10 +45,12 @@ DEPLOYMENT_COLUMNS = (
     ("worker", "WORKER"),
     ("gpus", "GPUS"),
     ("port", "PORT"),
-    ("restarts", "RESTARTS"),
+    ("restarts", "RST"),
     ("details", "DETAILS"),
 )
-"""Deployment rows fill NAME, STATE, READY and DETAILS (backend and source); instance rows
+"""The headers are short so that the table fits 80 columns (RST: restarts).
+
+Deployment rows fill NAME, STATE, READY and DETAILS (backend and source); instance rows
 every column but READY (DETAILS is their state message)."""
 
 DETAILS_WIDTH = 160
@@ -93,6 +95,12 @@ def gib(size_bytes: int) -> str:
     return f"{size_bytes / GIB:.1f}"
 
 
+def short_gib(size_bytes: int) -> str:
+    """GiB without a needless decimal: `12`, `7.5`."""
+    text = gib(size_bytes)
+    return text.removesuffix(".0")
+
+
 def state_text(glyph_colour: tuple[str, str], word: str) -> Text:
     """A glyph and a word in one colour, e.g. a green `● running`."""
     glyph, colour = glyph_colour
@@ -117,8 +125,13 @@ _SEVERITY = [
 
 
 def deployment_state(view: DeploymentView) -> Text:
-    """The state cell of a deployment row: its worst instance, `stopped` at 0 replicas."""
-    if view.spec.replicas == 0 and not view.instances:
+    """The state cell of a deployment row: its worst instance; at 0 replicas `stopped (N)` when
+    Stop remembered N replicas for Start, plain `stopped` when scaled to 0 by hand."""
+    if view.spec.replicas == 0:
+        if view.instances:
+            return state_text(IN_PROGRESS, "stopping")
+        if view.stopped_replicas:
+            return state_text(STOPPED, f"stopped ({view.stopped_replicas})")
         return state_text(STOPPED, "stopped")
     if not view.instances:
         return state_text(IN_PROGRESS, "pending")
@@ -164,7 +177,7 @@ def instance_cells(instance: Instance, last: bool) -> tuple:
     branch = "└─" if last else "├─"
     gpus = ",".join(str(i) for i in instance.gpu_indexes)
     if gpus and instance.vram_claim:
-        gpus = f"{gpus} ({gib(instance.vram_claim)}G)"
+        gpus = f"{gpus} {short_gib(instance.vram_claim)}G"
     restarts = plain(str(instance.restart_count), style="yellow" if instance.restart_count else "")
     message_style = "red" if instance.state is InstanceState.ERROR else ""
     return (
@@ -185,9 +198,18 @@ def deployment_detail(view: DeploymentView) -> Text:
     line = Text(f"{view.name}: ", style="bold")
     line.append(f"{spec.backend} backend, {spec.source.kind} {spec.source.value}, ")
     line.append(f"{view.running}/{spec.replicas} replicas running, cluster {spec.cluster}")
+    if spec.replicas == 0:
+        line.append_text(stopped_note(view))
     if spec.advanced.command:
         line.append(f"\ncommand: {one_line(spec.advanced.command, 400)}", style="dim")
     return line
+
+
+def stopped_note(view: DeploymentView) -> Text:
+    """Why a deployment has no replicas: stopped with `x` (X restores N) or scaled to 0."""
+    if view.stopped_replicas:
+        return Text(f"; stopped: X starts its {view.stopped_replicas} replica(s) again", "dim")
+    return Text("; scaled to 0 replicas: s scales it up", style="dim")
 
 
 def instance_detail(instance: Instance) -> Text:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gpustack_tui.client import Client
 from gpustack_tui.domain.deployment import DeploymentSpec
@@ -40,10 +40,17 @@ class StubClient(Client):
         """The stored workers."""
         return list(self.workers)
 
-    def follow_logs(self, name: str, tail: int | None = None) -> Iterator[str]:
-        """`self.log_text`, then nothing more until the client is closed (a quiet instance)."""
+    def follow_logs(
+        self, name: str, tail: int | None = None, on_open: Callable | None = None
+    ) -> Iterator[str]:
+        """`self.log_text`, then nothing more until the client is closed or `on_open`'s
+        function ends the stream (a quiet instance), as the real client does."""
+        ended = threading.Event()
+        if on_open is not None:
+            on_open(ended.set)
         yield self.log_text
-        self.closed.wait()
+        while not ended.wait(0.05) and not self.closed.is_set():
+            pass
 
     def close(self) -> None:
         """End any log stream."""

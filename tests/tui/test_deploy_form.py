@@ -60,7 +60,7 @@ async def test_typing_then_fixing_clears_the_error(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(app, pilot)
-        await pilot.press(*"/m", "tab", *"Bad", "ctrl+s")
+        await pilot.press(*"/m", "tab", "tab", *"Bad", "ctrl+s")  # path, where to look, name
         await pilot.pause()
         assert app.focused.id == "name"
         assert "lowercase" in error_of(form, "name")
@@ -71,12 +71,13 @@ async def test_typing_then_fixing_clears_the_error(make_app):
         assert app.focused.id == "command"
 
 
-async def test_unsupported_choices_are_shown_disabled(make_app):
+async def test_every_backend_can_be_chosen(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         form = await open_form(app, pilot)
-        vllm = form.query_one("#backend-vllm", RadioButton)
-        assert vllm.disabled and "not supported yet" in str(vllm.label)
+        for backend in ("vllm", "sglang", "mindie", "voxbox"):
+            button = form.query_one(f"#backend-{backend}", RadioButton)
+            assert not button.disabled and "not supported" not in str(button.label)
         assert form.query_one("#backend-custom", RadioButton).value is True
         assert not form.query_one("#source-huggingface", RadioButton).disabled
         assert form.values().backend == "custom"

@@ -136,7 +136,7 @@ async def test_the_plan_preview_follows_the_fields(gpu_server: RunningServer, tm
         await wait_until(pilot, "the missing fields", lambda: "complete these" in preview.message)
         assert "local path" in preview.message and "command" in preview.message
         fill_form(form, local_path=str(model), command="serve --port {port}", vram_claim_gib="1")
-        await pilot.press("tab", *"qwen")
+        await pilot.press("tab", "tab", *"qwen")  # past where to look for the path
         await wait_until(pilot, "a plan", lambda: preview.plan is not None)
         await pilot.pause(0.6)
         plans = [m for m in messages if isinstance(m, PlanReady)]

@@ -10,6 +10,7 @@ from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.screens.scale import ScaleModal
+from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from tests.tui.conftest import SIZE, StubClient
@@ -144,6 +145,16 @@ async def test_delete_asks_first_with_cancel_focused(make_app):
         await pilot.press("ctrl+d")
         await pilot.pause()
         assert app.screen.title_text == "Delete deployment chat?"
+        assert isinstance(app.screen, TypeToConfirmModal)  # chat has running instances
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, DeploymentsScreen)
+        # Nothing of embed runs: a plain confirmation, Cancel focused, `n` answers no.
+        app.screen.table.select_key("dep:embed")
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        assert app.focused.id == "cancel"
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, DeploymentsScreen)

@@ -62,7 +62,7 @@ def test_instance_row_is_indented_with_worker_gpus_port_restarts_message():
         instance("chat-1", "chat", InstanceState.ERROR, "boom", restarts=2), last=True
     )
     assert cells[0].plain == " └─ chat-1"
-    assert [c.plain for c in cells[3:6]] == ["gpu-a", "0 (12.0G)", "40001"]
+    assert [c.plain for c in cells[3:6]] == ["gpu-a", "0 12G", "40001"]
     assert cells[6].plain == "2" and str(cells[6].style) == "yellow"
     assert cells[7].plain == "boom" and str(cells[7].style) == "red"
 
@@ -101,3 +101,10 @@ def test_names_with_brackets_are_not_markup():
 def test_full_gpu_memory_turns_red():
     _, full = sample_workers()[0].gpus
     assert any("red" in str(span.style) for span in gpu_line(full).spans)
+
+
+def test_zero_replicas_say_stopped_with_the_remembered_count_or_stopping():
+    remembered = DeploymentView(spec=spec("x", 0), stopped_replicas=3)
+    assert deployment_state(remembered).plain == "○ stopped (3)"
+    going = DeploymentView(spec=spec("x", 0), instances=[instance("x-1", "x")])
+    assert deployment_state(going).plain == "◐ stopping"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Log, TextArea
+from textual.widgets import Input, TextArea
 
 from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.tui.app import GpustackApp
@@ -18,6 +18,7 @@ from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.screens.workers import WorkersScreen
+from gpustack_tui.tui.widgets.log_view import LogView
 from tests.fixtures.backend import BACKEND_SCRIPT
 from tests.fixtures.server import RunningServer, stop_server
 from tests.fixtures.sshd import SshdServer
@@ -266,7 +267,7 @@ async def test_add_worker_deploy_and_follow_the_log(
         await pilot.pause()
         logs = app.screen
         assert isinstance(logs, LogsScreen) and logs.instance == name
-        log = logs.query_one(Log)
+        log = logs.query_one(LogView)
         await wait_until(
             pilot, "the greeting in the log",
             lambda: any("greeting=hello-from-the-form" in line for line in log.lines),

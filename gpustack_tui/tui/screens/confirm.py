@@ -45,8 +45,8 @@ class ConfirmModal(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
-        Binding("left,h", "app.focus_previous", "Previous", show=False),
-        Binding("right,l", "app.focus_next", "Next", show=False),
+        Binding("left,h", "app.focus_previous", "Previous", show=False, id="confirm.previous"),
+        Binding("right,l", "app.focus_next", "Next", show=False, id="confirm.next"),
     ]
 
     def __init__(self, title: str, body: str = "", confirm_label: str = "Delete") -> None:

@@ -4,6 +4,10 @@ Validation is `forms.build_spec` (the same rules as the API and the CLI). Every 
 under its field; the first field in error gets the focus, its section expanded. An error from
 the server is shown at the top, and everything typed stays. The plan preview asks the server
 where the replicas would land each time the fields settle (debounced, in a thread worker).
+
+The same form edits a deployment (`DeployFormScreen.editing(view)`): prefilled from its stored
+spec, the name read-only, Save applies the spec (PUT); then `recreate.offer_recreate` says what
+keeps the old configuration and offers to recreate it.
 """
 
 from __future__ import annotations
@@ -37,17 +41,22 @@ from gpustack_tui.tui.forms import (
     FormErrors,
     build_spec,
     disabled_reasons,
+    values_from_spec,
 )
 from gpustack_tui.tui.messages import RequestDone, RequestFailed, as_api_error
 from gpustack_tui.tui.screens.base import ClientScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
+from gpustack_tui.tui.screens.recreate import offer_recreate
 from gpustack_tui.tui.widgets.deploy_sections import (
     WorkersLoaded,
     advanced_section,
+    families_of,
     gpu_selections,
     model_fields,
     performance_section,
+    read_values,
     scheduling_section,
+    show_backend_choices,
 )
 from gpustack_tui.tui.widgets.form_field import chosen
 from gpustack_tui.tui.widgets.plan_preview import PlanPreview, PlanReady
@@ -80,9 +89,13 @@ class DeployFormScreen(ClientScreen):
         Binding("escape", "back", "Cancel", id="back"),
     ]
 
-    def __init__(self, initial: DeployFormValues | None = None) -> None:
+    def __init__(
+        self, initial: DeployFormValues | None = None, edit: DeploymentView | None = None
+    ) -> None:
         super().__init__()
         self.initial = initial or DeployFormValues()
+        self.edit = edit
+        self.families: frozenset[str] = frozenset()
         self.submitting = False
         self.plan_seq = 0
         self._plan_timer: Timer | None = None
@@ -90,7 +103,8 @@ class DeployFormScreen(ClientScreen):
     def compose(self) -> ComposeResult:
         """The fields in a scrollable column, the plan preview beside them."""
         v = self.initial
-        yield TitleBar("New deployment", self.client.base_url)
+        title = f"Edit deployment {self.edit.name}" if self.edit else "New deployment"
+        yield TitleBar(title, self.client.base_url)
         with Horizontal(id="form-body"):
             with VerticalScroll(id="form"):
                 yield Static("", id="form-error", markup=False)
@@ -100,15 +114,21 @@ class DeployFormScreen(ClientScreen):
                 yield advanced_section(v)
                 with Horizontal(id="form-buttons"):
                     yield Button("Cancel", id="cancel")
-                    yield Button("Deploy", id="submit", variant="primary")
+                    label = "Save" if self.edit else "Deploy"
+                    yield Button(label, id="submit", variant="primary")
             yield PlanPreview(id="plan")
-        yield StatusLine("ctrl+s deploys; escape leaves the form", id="status")
+        does = "saves" if self.edit else "deploys"
+        yield StatusLine(f"ctrl+s {does}; escape leaves the form", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         """Show what applies, start in the model field, load the GPUs, plan."""
         self.apply_choices()
-        first = "name" if self.model_given() else self.model_field()
+        if self.edit is not None:
+            self.query_one("#name", Input).disabled = True
+            hint = self.query_one("#name-hint", Static)
+            hint.update("a deployment keeps its name: deploy a copy under a new name to rename")
+        first = "name" if self.model_given() and not self.edit else self.model_field()
         self.query_one(f"#{first}").focus()
         self.preview.show_message("fill in the form to see where the replicas would land")
         self._load_workers()
@@ -136,7 +156,8 @@ class DeployFormScreen(ClientScreen):
         self.query_one("#field-local_path").display = not hub
         self.query_one("#field-repo_id").display = hub
         backend = chosen(self.query_one("#backend", RadioSet), "custom")
-        reasons = disabled_reasons(backend)
+        reasons = disabled_reasons(backend, self.families)
+        show_backend_choices(self, backend, self.families)
         kv = self.query_one("#kv_enabled", Checkbox)
         kv.disabled = "kv_enabled" in reasons
         if kv.disabled:
@@ -168,8 +189,10 @@ class DeployFormScreen(ClientScreen):
         if message.error is not None:
             hint.update(f"could not list the workers: {message.error.message}")
             return
+        self.families = families_of(message.workers)
+        self.apply_choices()
         selector = self.query_one("#gpu_selector", SelectionList)
-        options = gpu_selections(message.workers, self.initial.gpu_selector)
+        options = gpu_selections(message.workers, list(selector.selected))
         selector.clear_options()
         selector.add_options(options)
         hint.update("space toggles a GPU" if options else "no worker has GPUs: add one (w, then a)")
@@ -251,44 +274,7 @@ class DeployFormScreen(ClientScreen):
 
     def values(self) -> DeployFormValues:
         """What the widgets hold now."""
-
-        def text(field: str) -> str:
-            return self.query_one(f"#{field}", Input).value
-
-        def box(field: str) -> bool:
-            return self.query_one(f"#{field}", Checkbox).value
-
-        def radio(field: str, default: str) -> str:
-            return chosen(self.query_one(f"#{field}", RadioSet), default)
-
-        return DeployFormValues(
-            local_path=text("local_path"),
-            name=text("name"),
-            cluster=text("cluster"),
-            backend=radio("backend", "custom"),
-            replicas=text("replicas"),
-            command=text("command"),
-            env=self.query_one("#env", TextArea).text,
-            vram_claim_gib=text("vram_claim_gib"),
-            allow_cpu=box("allow_cpu"),
-            generic_proxy=box("generic_proxy"),
-            source=radio("source", "local_path"),
-            repo_id=text("repo_id"),
-            backend_version=text("backend_version"),
-            kv_enabled=box("kv_enabled"),
-            kv_ratio=text("kv_ratio"),
-            kv_max_ram_gib=text("kv_max_ram_gib"),
-            kv_chunk_size=text("kv_chunk_size"),
-            mode=radio("mode", "auto"),
-            placement=radio("placement", "spread"),
-            worker_selector=text("worker_selector"),
-            gpu_selector=list(self.query_one("#gpu_selector", SelectionList).selected),
-            gpus_per_replica=text("gpus_per_replica"),
-            category=str(self.query_one("#category", Select).value),
-            backend_parameters=self.query_one("#backend_parameters", TextArea).text,
-            restart_on_error=box("restart_on_error"),
-            distributed=box("distributed"),
-        )
+        return read_values(self)
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """Put each message under its field (clearing the others); expand the section of the
@@ -336,6 +322,13 @@ class DeployFormScreen(ClientScreen):
         self.show_errors({})
         self.submitting = True
         self.query_one("#submit", Button).disabled = True
+        if self.edit is not None:
+            self.request(
+                f"saving {spec.name}",
+                lambda: self.client.apply_deployment(spec),
+                f"saved {spec.name}",
+            )
+            return
         self.request(
             f"creating {spec.name}",
             lambda: self.client.create_deployment(spec),
@@ -346,6 +339,10 @@ class DeployFormScreen(ClientScreen):
         """Created: back to the deployments with the new one."""
         self.submitting = False
         result = message.result
+        if self.edit is not None and isinstance(result, DeploymentView):
+            # Asked over the form (it is the modal's requester), which closes on the answer.
+            offer_recreate(self.app, self.client, self.edit.spec, result, self.dismiss)
+            return
         self.dismiss(result if isinstance(result, DeploymentView) else None)
 
     def request_failed(self, message: RequestFailed) -> None:
@@ -353,7 +350,8 @@ class DeployFormScreen(ClientScreen):
         self.submitting = False
         self.query_one("#submit", Button).disabled = False
         error = message.error
-        text = f"The server refused the deployment: {error.message}"
+        what = "the change" if self.edit else "the deployment"
+        text = f"The server refused {what}: {error.message}"
         self.query_one("#form-error", Static).update(text)
         self.status.error(f"{text} (fix it and press ctrl+s again)")
         field = str(error.details.get("field", "")) or FIELD_OF_CODE.get(error.code, "")
@@ -362,6 +360,11 @@ class DeployFormScreen(ClientScreen):
         if field in FIELD_ORDER:
             self.show_errors({field: error.message})
         self.query_one("#form", VerticalScroll).scroll_home(animate=False)
+
+    @classmethod
+    def editing(cls, view: DeploymentView) -> DeployFormScreen:
+        """The form for changing `view`'s deployment, prefilled from its stored spec."""
+        return cls(values_from_spec(view.spec), edit=view)
 
     def action_back(self) -> None:
         """Leave; ask first if something was typed."""
@@ -375,7 +378,9 @@ class DeployFormScreen(ClientScreen):
 
         self.app.push_screen(
             ConfirmModal(
-                "Discard this deployment?",
+                f"Discard your changes to {self.edit.name}?"
+                if self.edit
+                else "Discard this deployment?",
                 "What you typed in the form is lost.",
                 confirm_label="Discard",
             ),

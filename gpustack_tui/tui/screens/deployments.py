@@ -1,13 +1,19 @@
-"""The main view: every deployment with its instances under it, refreshed every 2 s."""
+"""The main view: every deployment with its instances under it, refreshed in place.
+
+`/` filters (`!term` hides matches), `o` cycles the sort, `p` shows problems only; the cursor
+stays on its deployment or instance through refreshes, filtering and sorting.
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.views import DeploymentView
+from gpustack_tui.tui.deployment_query import Query
 from gpustack_tui.tui.presentation import (
     DEPLOYMENT_COLUMNS,
     deployment_cells,
@@ -18,9 +24,13 @@ from gpustack_tui.tui.presentation import (
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
+from gpustack_tui.tui.screens.describe import DescribeScreen
+from gpustack_tui.tui.screens.filter_sort import FilterSortMixin
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.screens.scale import ScaleModal
+from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
 from gpustack_tui.tui.screens.workers import WorkersScreen
+from gpustack_tui.tui.widgets.filter_bar import FilterBar
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -29,10 +39,11 @@ DEP = "dep:"
 INST = "inst:"
 
 
-def deployment_rows(views: list[DeploymentView]) -> list[TableRow]:
-    """Flattened rows: each deployment, then its instances indented under it."""
+def deployment_rows(views: list[DeploymentView], query: Query | None = None) -> list[TableRow]:
+    """Flattened rows: each deployment `query` shows (all, by name, without one), then its
+    instances indented under it."""
     rows = []
-    for view in sorted(views, key=lambda v: v.name):
+    for view in (query or Query()).apply(views):
         rows.append(TableRow(DEP + view.name, deployment_cells(view)))
         instances = sorted(view.instances, key=lambda i: (i.created_at, i.name))
         for n, instance in enumerate(instances):
@@ -44,20 +55,30 @@ def deployment_rows(views: list[DeploymentView]) -> list[TableRow]:
 EMPTY_HINT = "No deployments yet: press n to deploy a model, w to see the workers that will run it."
 
 
-class DeploymentsScreen(ServerScreen):
+class DeploymentsScreen(FilterSortMixin, ServerScreen):
     """Deployments and their instances; the keys act on the row under the cursor."""
 
+    AUTO_FOCUS = "#deployments"
+    # Footer hints are kept to what fits 80 columns; `?` lists every key.
     BINDINGS = [
         Binding("n", "new", "New", id="deployments.new"),
-        Binding("m", "search_models", "Models", id="deployments.search_models"),
-        Binding("l", "logs", "Logs", id="deployments.logs"),
+        Binding("m", "search_models", "Models", id="deployments.search_models", show=False),
+        Binding("l", "logs", "Logs", id="deployments.logs", show=False),  # enter does it too
+        Binding("d", "describe", "Describe", id="deployments.describe"),
         Binding("s", "scale", "Scale", id="deployments.scale"),
+        Binding("e", "edit", "Edit", id="deployments.edit", show=False),
         Binding("ctrl+d", "delete", "Delete", id="deployments.delete"),
-        Binding("x", "stop", "Stop", id="deployments.stop"),
-        Binding("X", "start", "Start", id="deployments.start"),
-        Binding("w", "workers", "Workers", id="deployments.workers"),
-        Binding("a", "api_keys", "API keys", id="deployments.api_keys"),
-        Binding("r", "refresh", "Refresh", id="deployments.refresh"),
+        Binding("x", "stop", "Stop", id="deployments.stop", show=False),
+        Binding("X", "start", "Start", id="deployments.start", show=False),
+        Binding("c", "copy_name", "Copy name", id="deployments.copy_name", show=False),
+        Binding("slash", "filter", "Filter", id="deployments.filter"),
+        Binding("o", "sort", "Sort", id="deployments.sort", show=False),
+        Binding("p", "problems", "Problems", id="deployments.problems", show=False),
+        Binding("escape", "clear_filter", "Clear filter", id="deployments.clear", show=False),
+        Binding("w", "workers", "Workers", id="deployments.workers", show=False),
+        Binding("a", "api_keys", "API keys", id="deployments.api_keys", show=False),
+        Binding("b", "backends", "Backends", id="deployments.backends", show=False),
+        Binding("r", "refresh", "Refresh", id="deployments.refresh", show=False),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
@@ -66,14 +87,32 @@ class DeploymentsScreen(ServerScreen):
         self.views: dict[str, DeploymentView] = {}
         self.instances: dict[str, Instance] = {}
         self._select_after_refresh: str | None = None
+        self.query_state = Query()
+        self._last_cursor_key: str | None = None
 
     def compose(self) -> ComposeResult:
         """Title, table, status line, key hints."""
         yield TitleBar("Deployments", self.client.base_url)
+        yield FilterBar(id="filter")
         yield KeyedTable(DEPLOYMENT_COLUMNS, flex="details", id="deployments")
         yield Static(id="detail", markup=False)
         yield StatusLine(self.gs_app.startup_status, id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # `:` is a hint of its own
+
+    def on_mount(self) -> None:
+        """Say what was wrong in the keymap or config files (they never stop the app)."""
+        problems = getattr(self.gs_app, "config_problems", None)
+        if problems:
+            started = [self.gs_app.startup_status] if self.gs_app.startup_status else []
+            self.status.show("; ".join([*problems, *started]), "warning")
+            # A server error may soon take the status line: the toast keeps them in view.
+            self.notify(
+                "\n".join(problems),
+                title="keymap / settings",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
 
     @property
     def table(self) -> KeyedTable:
@@ -89,14 +128,29 @@ class DeploymentsScreen(ServerScreen):
         previous = self.instances
         self.views = {v.name: v for v in data}
         self.instances = {i.name: i for v in data for i in v.instances}
-        self.table.sync(deployment_rows(data), fallback=lambda key: self._parent_key(key, previous))
+        self.show_rows(previous)
+        if not data and not self.failing and not self.status.message:
+            self.status.show("no deployments yet: press n to deploy a model, w to add workers")
+
+    def show_rows(self, previous: dict[str, Instance] | None = None) -> None:
+        """Rows for the current data and query; the title says what is shown and how."""
+        views = list(self.views.values())
+        known = self.instances if previous is None else previous
+        rows = deployment_rows(views, self.query_state)
+        emptied = self.table.cursor_key is None
+        self.table.sync(rows, fallback=lambda key: self._parent_key(key, known))
+        # A filter that showed nothing for a keystroke must not lose the row the cursor was on.
+        if emptied and self._last_cursor_key:
+            self.table.select_key(self._last_cursor_key)
+        self._last_cursor_key = self.table.cursor_key or self._last_cursor_key
         if self._select_after_refresh and self.table.select_key(self._select_after_refresh):
             self._select_after_refresh = None
         self.show_detail()
-        total = sum(len(v.instances) for v in data)
-        self.query_one(TitleBar).set_view(f"Deployments[{len(data)}] Instances[{total}]")
-        if not data and not self.failing and not self.status.message:
-            self.status.show("no deployments yet: press n to deploy a model, w to add workers")
+        shown = sum(1 for row in rows if row.key.startswith(DEP))
+        count = f"{shown}/{len(views)}" if shown != len(views) else str(len(views))
+        total = sum(len(v.instances) for v in views)
+        title = f"Deployments[{count}] Instances[{total}] {self.query_state.describe()}"
+        self.query_one(TitleBar).set_view(title)
 
     def _parent_key(self, key: str, known: dict[str, Instance]) -> str | None:
         """Where the cursor goes when its instance row disappears: the instance's deployment."""
@@ -128,11 +182,14 @@ class DeploymentsScreen(ServerScreen):
         text = instance_detail(instance) if instance else deployment_detail(view) if view else ""
         if not self.views:
             text = EMPTY_HINT
+        elif not self.table.row_keys:
+            text = "nothing matches: escape clears the filter and problems-only (p)"
         self.query_one("#detail", Static).update(text)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """The cursor moved: show the new row's details."""
         event.stop()
+        self._last_cursor_key = self.table.cursor_key or self._last_cursor_key
         self.show_detail()
 
     # -- actions ----------------------------------------------------------------------------
@@ -151,6 +208,15 @@ class DeploymentsScreen(ServerScreen):
         from gpustack_tui.tui.screens.model_search import ModelSearchScreen
 
         self.app.push_screen(ModelSearchScreen(), self._deployed)
+
+    def action_edit(self) -> None:
+        """Change the selected deployment with the deploy form (afterwards it offers to
+        recreate the instances that keep the old configuration)."""
+        view, _ = self.selected()
+        if view is None:
+            self.status.error("no deployment selected: press n to create one")
+            return
+        self.app.push_screen(DeployFormScreen.editing(view), lambda _view: self.refresh_now())
 
     def _deployed(self, view: DeploymentView | None) -> None:
         if view is None:
@@ -197,11 +263,12 @@ class DeploymentsScreen(ServerScreen):
         self.app.push_screen(ScaleModal(name, view.spec.replicas), scale)
 
     def action_delete(self) -> None:
-        """Delete the selected deployment, or the selected instance, after confirmation."""
+        """Delete the selected instance (the deployment starts another) or deployment, after
+        confirmation; a deployment with running instances needs its name typed."""
         view, instance = self.selected()
         if instance is not None:
             name = instance.name
-            modal = ConfirmModal(
+            modal: ModalScreen[bool] = ConfirmModal(
                 f"Delete instance {name}?",
                 f"Its process on {instance.worker or 'its worker'} is stopped. Deployment "
                 f"{instance.deployment} then starts a new instance if it still wants "
@@ -209,12 +276,15 @@ class DeploymentsScreen(ServerScreen):
             )
             call, what = (lambda: self.client.delete_instance(name)), f"deleting instance {name}"
         elif view is not None:
-            name = view.name
-            modal = ConfirmModal(
-                f"Delete deployment {name}?",
+            name, title = view.name, f"Delete deployment {view.name}?"
+            body = (
                 f"All {len(view.instances)} of its instances are stopped and the deployment is "
-                "forgotten. To stop it but keep it, scale it to 0 (s) instead.",
+                "forgotten. To stop it but keep it, press x (stop) instead."
             )
+            modal = ConfirmModal(title, body)
+            if view.running:
+                serving = f"{view.running} instance(s) are running and serving requests. "
+                modal = TypeToConfirmModal(title, serving + body, name)
             call, what = (lambda: self.client.delete_deployment(name)), f"deleting {name}"
         else:
             self.status.error("nothing selected to delete")
@@ -280,3 +350,38 @@ class DeploymentsScreen(ServerScreen):
         from gpustack_tui.tui.screens.api_keys import ApiKeysScreen
 
         self.app.push_screen(ApiKeysScreen())
+
+    def action_backends(self) -> None:
+        """Open the backends view: built-in ones and those users define."""
+        from gpustack_tui.tui.screens.backends import BackendsScreen
+
+        self.app.push_screen(BackendsScreen())
+
+    # -- describe, copy, jump (filter, sort, problems: FilterSortMixin) ------------------------
+
+    def action_describe(self) -> None:
+        """The whole selected deployment: spec as YAML, every instance in full."""
+        view, _ = self.selected()
+        if view is None:
+            self.status.error("no deployment selected: move the cursor to a deployment")
+            return
+        self.app.push_screen(DescribeScreen(view))
+
+    def action_copy_name(self) -> None:
+        """Copy the selected deployment's or instance's name (OSC 52: works over SSH)."""
+        view, instance = self.selected()
+        name = instance.name if instance else view.name if view else None
+        if name is None:
+            self.status.error("nothing selected to copy")
+            return
+        self.app.copy_to_clipboard(name)
+        self.notify(f"copied {name} to the clipboard", title="Copy name", markup=False)
+
+    def show_deployment(self, name: str) -> bool:
+        """Put the cursor on deployment `name`, clearing a filter that hides it (palette)."""
+        if name not in self.views:
+            return False
+        if not self.query_state.matches(self.views[name]):
+            self.clear_query()
+        self.table.focus()
+        return self.table.select_key(DEP + name)

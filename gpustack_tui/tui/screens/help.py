@@ -1,4 +1,7 @@
-"""`?`: every key the current view answers to, with what it does and its id (for remapping)."""
+"""`?`: every key the current view answers to, with what it does and its id (for remapping).
+
+Keys changed by the user's keymap.toml are shown as they are now, marked `(remapped)`.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +16,19 @@ from textual.widgets import DataTable, Static
 
 @dataclass(frozen=True)
 class HelpEntry:
-    """One action: its keys, what it does, and its binding id (empty if it has none)."""
+    """One action: its keys, what it does, its binding id (empty if it has none), and whether
+    the user's keymap changed its keys."""
 
     keys: str
     description: str
     binding_id: str
+    remapped: bool = False
 
 
 def bindings_of(screen: Screen) -> list[HelpEntry]:
     """The active bindings of `screen` (focused widget, screen and app), one entry per action."""
     grouped: dict[object, tuple[int, list[str], str, str]] = {}
+    keymap = getattr(screen.app, "user_keymap", {})
     for key, active in screen.active_bindings.items():
         binding = active.binding
         if binding.system:
@@ -39,7 +45,7 @@ def bindings_of(screen: Screen) -> list[HelpEntry]:
         if shown not in keys:
             keys.append(shown)
     ordered = sorted(grouped.values(), key=lambda entry: entry[0])
-    return [HelpEntry(" / ".join(keys), desc, bid) for _, keys, desc, bid in ordered]
+    return [HelpEntry(" / ".join(keys), desc, bid, bid in keymap) for _, keys, desc, bid in ordered]
 
 
 def _humanize(action: str) -> str:
@@ -55,7 +61,8 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
     }
     HelpScreen > Vertical {
-        width: 84;
+        width: 100%;
+        max-width: 84;
         height: 80%;
         border: thick $accent;
         background: $surface;
@@ -88,7 +95,8 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns("KEYS", "ACTION", "ID")
         for entry in self.entries:
-            table.add_row(entry.keys, entry.description, entry.binding_id)
+            keys = f"{entry.keys} (remapped)" if entry.remapped else entry.keys
+            table.add_row(keys, entry.description, entry.binding_id)
         table.focus()
 
     def action_close(self) -> None:

@@ -29,6 +29,7 @@ from gpustack_tui.tui.screens.base import ClientScreen
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.widgets.form_field import choices, chosen, form_field
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
+from gpustack_tui.tui.widgets.path_input import PathInput
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
 
@@ -126,9 +127,9 @@ class ModelSearchScreen(ClientScreen):
         )  # fmt: skip
         yield form_field(
             "path", "Model path",
-            Input(id="path", compact=True, placeholder="/models/Qwen3-0.6B"),
-            "a directory or .gguf file on the workers; enter opens the deploy form "
-            "(completion from the server and the workers is not there yet)",
+            PathInput(input_id="path", placeholder="/models/Qwen3-0.6B"),
+            "a directory or .gguf file on the workers; completions come from the server or "
+            "the worker chosen beside the path; enter opens the deploy form",
         )  # fmt: skip
         with Horizontal(id="results-box"):
             yield KeyedTable(COLUMNS, flex="category", id="results")
