@@ -141,7 +141,7 @@ def workers_table(workers: Sequence[Worker]) -> list[str]:
 def _instance_cells(instance: Instance) -> list[str | Cell]:
     return [
         state_cell(instance.state.value),
-        instance.worker or "-",
+        instance.placement_text,
         ",".join(str(i) for i in instance.gpu_indexes) or "-",
         str(instance.port) if instance.port else "-",
         str(instance.restart_count),

@@ -107,6 +107,11 @@ class Instance(BaseModel):
         return found
 
     @property
+    def placement_text(self) -> str:
+        """Where it runs, for tables: `w1`, or `w1+w2` for an instance spanning workers."""
+        return "+".join(self.all_workers) or "-"
+
+    @property
     def all_workers(self) -> list[str]:
         """The leader's worker, then the followers'."""
         leader = [self.worker] if self.worker is not None else []

@@ -184,7 +184,7 @@ def instance_cells(instance: Instance, last: bool) -> tuple:
         plain(f" {branch} {instance.name}"),
         instance_state(instance),
         plain(""),
-        plain(instance.worker or "-"),
+        plain(instance.placement_text),
         plain(gpus or "-"),
         plain(str(instance.port) if instance.port else "-"),
         restarts,
@@ -219,6 +219,9 @@ def instance_detail(instance: Instance) -> Text:
     if instance.worker:
         gpus = ",".join(str(i) for i in instance.gpu_indexes) or "none"
         line.append(f" on {instance.worker} GPUs {gpus}")
+        for follower in instance.followers:
+            ranks = ",".join(str(i) for i in follower.gpu_indexes) or "none"
+            line.append(f", {follower.worker} GPUs {ranks} (rank {follower.rank})")
         if instance.port:
             line.append(f" port {instance.port}")
     if instance.restart_count:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpustack_tui.domain.instance import InstanceState
+from gpustack_tui.domain.instance import Follower, Instance, InstanceState
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.tui.presentation import (
     deployment_cells,
@@ -108,3 +108,16 @@ def test_zero_replicas_say_stopped_with_the_remembered_count_or_stopping():
     assert deployment_state(remembered).plain == "○ stopped (3)"
     going = DeploymentView(spec=spec("x", 0), instances=[instance("x-1", "x")])
     assert deployment_state(going).plain == "◐ stopping"
+
+
+def test_an_instance_spanning_workers_names_every_worker() -> None:
+    wide = Instance(
+        name="wide-abcde",
+        deployment="wide",
+        worker="w1",
+        gpu_indexes=[0, 1],
+        followers=[Follower(worker="w2", rank=1, gpu_indexes=[2, 3])],
+    )
+    assert wide.placement_text == "w1+w2"
+    assert "on w1 GPUs 0,1, w2 GPUs 2,3 (rank 1)" in instance_detail(wide).plain
+    assert Instance(name="n-abcde", deployment="n").placement_text == "-"
