@@ -13,6 +13,8 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     openssh-server openssh-client python3 python3-venv python3-pip procps tmux \
     podman runc uidmap slirp4netns fuse-overlayfs busybox-static >/dev/null  # container tests
+$SUDO apt-get install -y -qq --no-install-recommends \
+    librsvg2-bin fonts-dejavu-core >/dev/null  # PNG screenshots (tests/tui/test_snapshots.py)
 
 echo "== python packages"
 PYTHON="${PYTHON:-python3}"

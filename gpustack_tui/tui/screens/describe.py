@@ -65,7 +65,8 @@ def instance_block(instance: Instance) -> Text:
 
 def describe_text(view: DeploymentView) -> Text:
     """The whole page for `view`."""
-    text = Text(f"Deployment {view.name}\n", style="bold underline")
+    text = Text()
+    text.append(f"Deployment {view.name}\n", style="bold underline")
     text.append(f"created {when(view.created_at)}, updated {when(view.updated_at)}, ")
     text.append(f"{view.running}/{view.spec.replicas} replicas running")
     if view.spec.replicas == 0:
