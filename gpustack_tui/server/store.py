@@ -59,6 +59,14 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    def _insert(self, sql: str, params: object, taken: str) -> None:
+        """Run one INSERT; AlreadyExists(`taken`) when the row's unique key is taken."""
+        try:
+            with self._tx() as db:
+                db.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(taken) from exc
+
     def _query(self, sql: str, *args: object) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -67,14 +75,11 @@ class Store:
 
     def add_worker(self, worker: Worker) -> Worker:
         """Insert a worker; AlreadyExists if the name is taken."""
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO workers (name, data, created_at) VALUES (?, ?, ?)",
-                    (worker.name, worker.model_dump_json(), time.time()),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(f"a worker named {worker.name!r} already exists") from exc
+        self._insert(
+            "INSERT INTO workers (name, data, created_at) VALUES (?, ?, ?)",
+            (worker.name, worker.model_dump_json(), time.time()),
+            f"a worker named {worker.name!r} already exists",
+        )
         return worker
 
     def save_worker(self, worker: Worker) -> None:
@@ -138,15 +143,11 @@ class Store:
     def create_deployment(self, spec: DeploymentSpec) -> None:
         """Insert a deployment; AlreadyExists if the name is taken."""
         now = time.time()
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO deployments (name, spec, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (spec.name, spec.model_dump_json(), now, now),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(f"a deployment named {spec.name!r} already exists") from exc
+        self._insert(
+            "INSERT INTO deployments (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (spec.name, spec.model_dump_json(), now, now),
+            f"a deployment named {spec.name!r} already exists",
+        )
 
     def update_deployment(self, spec: DeploymentSpec) -> None:
         """Replace a deployment's spec; NotFound if absent."""
@@ -319,15 +320,12 @@ class Store:
     def add_api_key(self, row: dict[str, object]) -> None:
         """Insert an API key row (id, name, secret_hash, scope, expires_at, created_at);
         AlreadyExists if the name is taken."""
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO api_keys (id, name, secret_hash, scope, expires_at, created_at)"
-                    " VALUES (:id, :name, :secret_hash, :scope, :expires_at, :created_at)",
-                    row,
-                )
-        except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(f"an API key named {row['name']!r} already exists") from exc
+        self._insert(
+            "INSERT INTO api_keys (id, name, secret_hash, scope, expires_at, created_at)"
+            " VALUES (:id, :name, :secret_hash, :scope, :expires_at, :created_at)",
+            row,
+            f"an API key named {row['name']!r} already exists",
+        )
 
     def list_api_keys(self) -> list[dict[str, object]]:
         """Every API key row (hashes included), oldest first."""
@@ -369,15 +367,11 @@ class Store:
     def add_custom_backend(self, backend: CustomBackend) -> None:
         """Insert a user backend; AlreadyExists if the name is taken."""
         now = time.time()
-        try:
-            with self._tx() as db:
-                db.execute(
-                    "INSERT INTO custom_backends (name, data, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (backend.name, backend.model_dump_json(), now, now),
-                )
-        except sqlite3.IntegrityError as exc:
-            raise AlreadyExists(f"a backend named {backend.name!r} already exists") from exc
+        self._insert(
+            "INSERT INTO custom_backends (name, data, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (backend.name, backend.model_dump_json(), now, now),
+            f"a backend named {backend.name!r} already exists",
+        )
 
     def put_custom_backend(self, backend: CustomBackend) -> bool:
         """Insert or replace a user backend; True if it was new. BackendInUse (nothing written)
