@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -26,11 +27,15 @@ from gpustack_tui.server.context import ServerContext
 from gpustack_tui.server.proxy.lean_exchange import LeanInference
 from gpustack_tui.server.proxy.lean_server import LeanService, serve_lean, tls_context
 from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
+from gpustack_tui.server.proxy.lean_uvicorn import LeanProtocol
 from gpustack_tui.server.reconciler import Reconciler
 from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.store import Store
 
 log = logging.getLogger("gpustack_tui.server")
+
+GRACEFUL_STOP_SECONDS = 5
+"""How long a stopping server lets the answers being sent finish before it cuts them."""
 
 
 class ServerError(RuntimeError):
@@ -76,14 +81,21 @@ class InferenceListener:
 
 
 class _Leader(uvicorn.Server):
-    """The management listener; `on_exit` runs when a SIGTERM/SIGINT tells it to stop."""
+    """The management listener; `on_exit` runs when a SIGTERM/SIGINT tells it to stop,
+    `on_stopped` once its connections are closed and the app's lifespan has ended."""
 
     on_exit: Callable[[], None] | None = None
+    on_stopped: Callable[[], None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
         if self.on_exit is not None:
             self.on_exit()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        if self.on_stopped is not None:
+            self.on_stopped()
 
 
 async def _serve_with_lean(
@@ -95,9 +107,7 @@ async def _serve_with_lean(
     finishes the requests it has before the leader's lifespan closes what they use.
     """
     await parts.forwarder.start()  # for the requests the lean path hands to the app
-    handler = LeanInference(
-        parts.table, keys=parts.keys, usage=parts.usage, pool=UpstreamPool(read_timeout=timeout)
-    )
+    handler = _lean_inference(parts, timeout)
     tls = None
     if inference.tls_cert is not None and inference.tls_key is not None:
         tls = tls_context(str(inference.tls_cert), str(inference.tls_key))
@@ -110,6 +120,12 @@ async def _serve_with_lean(
         listener.close()
         await service.close(grace=5.0)
         handler.pool.close()
+
+
+def _lean_inference(parts: InferenceParts, timeout: float | None) -> LeanInference:
+    """The lean handler of the inference routes, on the parts the app serves them with."""
+    pool = UpstreamPool(read_timeout=timeout)
+    return LeanInference(parts.table, keys=parts.keys, usage=parts.usage, pool=pool)
 
 
 def _check_port(host: str, port: int, flag: str = "--port") -> None:
@@ -144,12 +160,15 @@ def run_server(
 ) -> None:
     """Serve until SIGTERM/SIGINT. Instances keep running after the server stops.
 
-    With `inference`, the inference routes (/v1, /model/proxy) listen there instead, on the lean
-    listener (proxy/lean_server.py: httptools on a plain asyncio Protocol, measured by
-    benchmarks/bench_proxy.py) in this process and on the same event loop, and the management
-    API stays on `host`: two sockets, so no request can reach the management API through the
-    network-facing address whatever its Host header says. `upstream_timeout` (seconds) bounds
-    the wait for an instance's answer (504 after it); None waits as long as the instance thinks.
+    The inference routes (/v1, /model/proxy) are answered by the lean listener
+    (proxy/lean_server.py: httptools on a plain asyncio Protocol, measured by
+    benchmarks/bench_proxy.py). Without `inference` it is the main port's HTTP protocol under
+    uvicorn, handing the management API to the app. With `inference`, it listens there
+    instead, in this process and on the same event loop, and the management API stays on
+    `host` on uvicorn's own protocol: two sockets, so no request can reach the management API
+    through the network-facing address whatever its Host header says. `upstream_timeout`
+    (seconds) bounds the wait for an instance's answer (504 after it); None waits as long as
+    the instance thinks.
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -182,8 +201,14 @@ def run_server(
         )
         log.info("serving %s (data dir %s)", url, paths.data_dir)
         served = parts.fast(app) if inference is None else app
+        lean = None
+        options: dict[str, Any] = {}
+        if inference is None:
+            lean = _lean_inference(parts, upstream_timeout)
+            options["http"] = LeanProtocol(LeanService(lean, served))
         # proxy_headers off: nothing sits in front of this server, and the proxy passes the real
-        # peer on in X-Forwarded-For itself.
+        # peer on in X-Forwarded-For itself. A stop waits this long for answers being sent (a
+        # followed log never ends by itself).
         config = uvicorn.Config(
             served,
             host=host,
@@ -191,9 +216,13 @@ def run_server(
             log_level="info",
             access_log=False,
             proxy_headers=False,
+            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+            **options,
         )
-        if inference is None:
-            uvicorn.Server(config).run()
+        if lean is not None:
+            leader = _Leader(config)
+            leader.on_stopped = lean.pool.close
+            leader.run()
             return
         log.info("inference routes on %s (lean listener)", inference.url)
         factory = config.get_loop_factory()

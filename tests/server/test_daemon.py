@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from gpustack_tui.config import resolve_paths
 from gpustack_tui.launcher import ensure_server, server_answers
 from gpustack_tui.server.daemon import running_pid, stop_server
@@ -97,3 +99,42 @@ def test_launcher_starts_a_background_server(tmp_path: Path) -> None:
     finally:
         assert stop_server(paths)
     assert not server_answers(url)
+
+
+def test_main_port_is_the_lean_listener_and_stops_within_its_grace(tmp_path: Path) -> None:
+    """One front door: /v1 and the management API answer on the main port from the lean
+    listener; a stop closes idle keep-alive connections at once and cuts an answer that never
+    ends (a followed log, here a request the app has not finished reading) after the grace."""
+    import socket
+    import time
+
+    from gpustack_tui.server.daemon import GRACEFUL_STOP_SECONDS
+
+    server = start_server(tmp_path / "install")
+    try:
+        with server.client() as client:
+            assert client.list_workers() == []
+        health = httpx.get(f"{server.url}/healthz")
+        assert health.headers["server"] == "gpustack-tui"  # not uvicorn's own protocol
+        refused = httpx.post(f"{server.url}/v1/chat/completions", json={"model": "m"})
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "invalid_api_key"
+        host, port = server.url.removeprefix("http://").split(":")
+        idle = socket.create_connection((host, int(port)))
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+        hanging = socket.create_connection((host, int(port)))
+        partial = b"PUT /api/v1/deployments/x HTTP/1.1\r\nhost: x\r\ncontent-length: 99\r\n\r\n{"
+        hanging.sendall(partial)
+        time.sleep(0.3)
+        started = time.monotonic()
+        stop_server(server.paths)
+        assert server.process.wait(timeout=GRACEFUL_STOP_SECONDS + 10) in (0, -15)
+        took = time.monotonic() - started
+        assert took < GRACEFUL_STOP_SECONDS + 5, f"the stop took {took:.1f} s"
+        assert idle.recv(4096) == b"", "the idle keep-alive connection was closed"
+        idle.close()
+        hanging.close()
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()

@@ -96,6 +96,8 @@ class ClientConnection(asyncio.Protocol):
         self._drained: asyncio.Future[None] | None = None
         self.busy = False
         """Whether a request is being answered (close() waits for it)."""
+        self.closing = False
+        """The server is stopping: close once the request being answered is done."""
         self._current: Incoming | None = None
         self._pending: deque[Incoming] = deque()
 
@@ -140,12 +142,18 @@ class ClientConnection(asyncio.Protocol):
         self.upstream = None
         self.busy = False
         self._current = None
-        if close or not request.keep_alive or self.lost:
+        if close or self.closing or not request.keep_alive or self.lost:
             if self.transport is not None:
                 self.transport.close()
             return
         if self._pending:
             self._start(self._pending.popleft())
+
+    def shutdown(self) -> None:
+        """The server is stopping: close now when idle, else once the current answer is sent."""
+        self.closing = True
+        if not self.busy and self.transport is not None:
+            self.transport.close()
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -286,8 +294,15 @@ class LeanService:
         self.app = app
         self.scheme = "https" if tls else "http"
         self.scheme_bytes = self.scheme.encode()
-        self.connections: set[ClientConnection] = set()
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self.connections: set[Any] = set()
+        self._tasks: set[Any] = set()
+
+    def share_state(self, connections: set[Any], tasks: set[Any]) -> None:
+        """Count connections and request tasks in these sets (uvicorn's server state)."""
+        if self.connections is not connections:
+            connections.update(self.connections)
+            tasks.update(self._tasks)
+            self.connections, self._tasks = connections, tasks
 
     def track(self, task: asyncio.Future[Any]) -> None:
         """Keep a request's task alive until it ends; log what it did not handle."""
@@ -305,8 +320,7 @@ class LeanService:
         deadline = loop.time() + grace
         while True:
             for conn in list(self.connections):
-                if not conn.busy and conn.transport is not None:
-                    conn.transport.close()
+                conn.shutdown()
             if not self.connections or loop.time() >= deadline:
                 break
             await asyncio.sleep(0.05)
