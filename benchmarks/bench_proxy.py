@@ -1,19 +1,22 @@
 """Proxy benchmark: latency added, throughput, and many long streams (loopback only, bounded).
 
-    .venv/bin/python benchmarks/bench_proxy.py [--quick] [--listener lean|asgi]
+    .venv/bin/python benchmarks/bench_proxy.py [--quick] [--listener main|lean|asgi]
 
 Starts, as separate processes on 127.0.0.1: a fast raw-ASGI backend on uvicorn (uvloop,
 httptools), and the real inference routes of gpustack-tui (API key check, route table,
-round robin, usage counting) in front of it: by default on the lean listener, as
-`gpustack-tui server --inference-port` serves them; `--listener asgi` measures the FastAPI app
-on uvicorn that serves them on the management port when no inference listener is given. Then,
-from this process (aiohttp client):
+round robin, usage counting) in front of it: by default as the main port serves them (the lean
+listener as uvicorn's protocol, `gpustack-tui server`); `--listener lean` the lean listener on
+its own, as `--inference-port` serves them; `--listener asgi` the FastAPI routes on uvicorn's
+own protocol (what the lean listener hands its rare requests to). Then, from this process
+(aiohttp client):
 
 1. latency: sequential small requests, direct and through the proxy interleaved, non-streamed
    and streamed (time to the whole answer); prints p50/p90/p99 and the p50 added;
-2. throughput: 64 concurrent clients, in short rounds alternating direct and proxied; prints
-   req/s, the ratio per round and its median, the proxy's CPU per request, and the ratio that
-   CPU per request gives when the cores are the limit (steady whatever else runs);
+2. throughput: 64 concurrent clients, in short rounds alternating direct, through a bare TCP
+   relay (no HTTP: the floor under any proxy) and through the proxy; prints req/s, the ratio
+   per round with its median and quartiles, and for the relay and the proxy their own CPU per
+   request and the ratio that CPU per request gives when the cores are the limit (steady
+   whatever else runs);
 3. streams: 500 concurrent streams held for 30 s (one chunk every 0.5 s); prints the chunks
    missing (must be 0) and the proxy's memory at the start, middle and end.
 
@@ -91,6 +94,62 @@ def serve_backend(port: int) -> None:
     uvicorn.run(backend_app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
+# -- a bare TCP relay: the floor under any proxy's cost -------------------------------------
+
+
+def serve_relay(port: int, upstream: str) -> None:
+    """Bytes from each client connection to its own backend connection and back: no HTTP."""
+    import uvloop
+
+    host, backend_port = upstream.removeprefix("http://").split(":")
+
+    class Back(asyncio.Protocol):
+        def __init__(self, front: Front) -> None:
+            self.front = front
+
+        def data_received(self, data: bytes) -> None:
+            assert self.front.transport is not None
+            self.front.transport.write(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.front.transport is not None:
+                self.front.transport.close()
+
+    class Front(asyncio.Protocol):
+        transport: asyncio.Transport | None = None
+        back: asyncio.Transport | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = transport  # type: ignore[assignment]
+            self.pending: list[bytes] = []
+            loop = asyncio.get_running_loop()
+            opening = loop.create_task(
+                loop.create_connection(lambda: Back(self), host, int(backend_port))
+            )
+            opening.add_done_callback(self._opened)
+
+        def _opened(self, opening: asyncio.Task) -> None:
+            self.back, _ = opening.result()
+            self.back.writelines(self.pending)
+
+        def data_received(self, data: bytes) -> None:
+            if self.back is None:
+                self.pending.append(data)
+            else:
+                self.back.write(data)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.back is not None:
+                self.back.close()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Front, "127.0.0.1", port, backlog=2048)
+        await server.serve_forever()
+
+    uvloop.run(main())
+
+
 # -- the proxy: the real inference routes -------------------------------------------------
 
 
@@ -108,6 +167,26 @@ def serve_lean_proxy(port: int, table: Any, keys: Any, usage: Any, app: Any, fwd
         await server.serve_forever()
 
     uvloop.run(main())
+
+
+def serve_main_port(port: int, table: Any, keys: Any, usage: Any, app: Any) -> None:
+    """The lean listener as uvicorn's HTTP protocol, as `gpustack-tui server` serves its port."""
+    import uvicorn
+
+    from gpustack_tui.server.proxy.lean_exchange import LeanInference
+    from gpustack_tui.server.proxy.lean_server import LeanService
+    from gpustack_tui.server.proxy.lean_uvicorn import LeanProtocol
+
+    service = LeanService(LeanInference(table, keys=keys, usage=usage), app)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        http=LeanProtocol(service),  # type: ignore[arg-type]
+    )
 
 
 def serve_proxy(
@@ -157,6 +236,8 @@ def serve_proxy(
     served: Any = app if slow else FastPath(app, router)
     if listener == "lean":
         return serve_lean_proxy(port, Table(), keys, usage, served, fwd)
+    if listener == "main":
+        return serve_main_port(port, Table(), keys, usage, served)
     uvicorn.run(
         served,
         host="127.0.0.1",
@@ -288,58 +369,55 @@ def cpu_total(pids: list[int]) -> float:
 
 
 async def measure(
-    args: argparse.Namespace, direct: str, proxy: str, key: str, pid: int, backend_pid: int
+    args: argparse.Namespace, urls: dict[str, str], key: str, pids: dict[str, int]
 ) -> None:
     import aiohttp
 
+    direct, proxy = urls["direct"], urls["proxy"]
     headers = {"Authorization": f"Bearer {key}"}
     connector = aiohttp.TCPConnector(limit=100)
     async with aiohttp.ClientSession(connector=connector) as session:
         await latency(session, direct, proxy, headers, 300 if args.quick else 2000)
-        # Short rounds, direct and proxied in turn: load from elsewhere on a shared machine
-        # drifts over seconds, and alternating lets both sides see the same drift.
-        rounds, seconds = (3, 1.0) if args.quick else (8, 1.5)
-        ratios, user, system, done = [], 0.0, 0.0, 0
-        direct_rates, proxy_rates = [], []
-        direct_cpu = proxied_cpu = 0.0
-        direct_done = 0
+        # Short rounds, direct, relayed and proxied in turn: load from elsewhere on a shared
+        # machine drifts over seconds, and alternating lets every side see the same drift.
+        rounds, seconds = (3, 1.0) if args.quick else (12, 1.0)
+        rates: dict[str, list[float]] = {"direct": [], "relay": [], "proxy": []}
+        done = dict.fromkeys(rates, 0)
+        others_cpu = dict.fromkeys(rates, 0.0)  # client + backend
+        own_cpu = dict.fromkeys(rates, 0.0)  # the relay's or the proxy's own
         for _ in range(rounds):
-            before = cpu_total([0, backend_pid])
-            d, n_direct = await throughput(session, direct, headers, seconds)
-            direct_cpu += cpu_total([0, backend_pid]) - before
-            direct_done += n_direct
-            before = cpu_total([0, backend_pid])
-            user_before, system_before = cpu_seconds(pid)
-            p, n = await throughput(session, proxy, headers, seconds)
-            user_after, system_after = cpu_seconds(pid)
-            proxied_cpu += cpu_total([0, backend_pid]) - before
-            user += user_after - user_before
-            system += system_after - system_before
-            done += n
-            direct_rates.append(d)
-            proxy_rates.append(p)
-            ratios.append(p / d)
-        d, p = statistics.median(direct_rates), statistics.median(proxy_rates)
-        ratio = statistics.median(ratios)
+            for side in rates:
+                middle = pids.get(side)
+                before = cpu_total([0, pids["backend"]])
+                own_before = cpu_total([middle]) if middle else 0.0
+                rate, count = await throughput(session, urls[side], headers, seconds)
+                others_cpu[side] += cpu_total([0, pids["backend"]]) - before
+                own_cpu[side] += (cpu_total([middle]) - own_before) if middle else 0.0
+                done[side] += count
+                rates[side].append(rate)
+        ratios = [p / d for p, d in zip(rates["proxy"], rates["direct"], strict=True)]
+        d, p = statistics.median(rates["direct"]), statistics.median(rates["proxy"])
         print(f"throughput, 64 concurrent clients, {rounds} rounds of {seconds} s each way:")
         print(f"  direct {d:7.0f} req/s  proxy {p:7.0f} req/s  (medians)")
         print("  ratio per round: " + " ".join(f"{r:.0%}" for r in ratios))
-        print(f"  ratio median {ratio:.0%} (goal >= 80%)")
-        proxy_us = (user + system) / done * 1e6
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
         print(
-            f"  proxy CPU per request: {proxy_us:.0f} us"
-            f" ({user / done * 1e6:.0f} user + {system / done * 1e6:.0f} system)"
+            f"  ratio median {statistics.median(ratios):.0%} (goal >= 80%),"
+            f" quartiles {quartiles[0]:.0%} / {quartiles[2]:.0%}"
         )
+        direct_us = others_cpu["direct"] / done["direct"] * 1e6
+        print(f"  CPU per request: direct {direct_us:.0f} us (client + backend)")
         # When the cores are the limit, throughput goes as 1 / CPU per request: this ratio is
-        # what a machine of our own would show, whatever else runs here now.
-        direct_us = direct_cpu / direct_done * 1e6
-        rest_us = proxied_cpu / done * 1e6
-        print(
-            f"  CPU per request: direct {direct_us:.0f} us (client + backend); proxied"
-            f" {rest_us + proxy_us:.0f} us; CPU-bound ratio {direct_us / (rest_us + proxy_us):.0%}"
-        )
+        # what a machine busy with nothing else would show, whatever else runs here now.
+        for side, label in (("relay", "bare TCP relay (no HTTP)"), ("proxy", "proxy")):
+            own_us = own_cpu[side] / done[side] * 1e6
+            rest_us = others_cpu[side] / done[side] * 1e6
+            print(
+                f"  {label}: {own_us:.0f} us of its own per request; client + backend"
+                f" {rest_us:.0f} us; CPU-bound ratio {direct_us / (rest_us + own_us):.0%}"
+            )
     count, hold = (50, 5.0) if args.quick else (500, 30.0)
-    await streams(proxy, headers, pid, count, hold)
+    await streams(proxy, headers, pids["proxy"], count, hold)
 
 
 def wait_for(port: int, process: subprocess.Popen) -> None:
@@ -360,21 +438,24 @@ def main() -> None:
     parser.add_argument("--forwarder", choices=["httpx", "aiohttp"], default="aiohttp")
     parser.add_argument(
         "--listener",
-        choices=["lean", "asgi"],
-        default="lean",
-        help="lean: the inference listener (--inference-port); asgi: the routes on uvicorn, as "
-        "the management port serves them",
+        choices=["main", "lean", "asgi"],
+        default="main",
+        help="main: the server's port (lean listener under uvicorn); lean: the inference "
+        "listener of --inference-port; asgi: the FastAPI routes on uvicorn's own protocol",
     )
     parser.add_argument(
         "--no-fast-path", action="store_true", help="route through FastAPI (for comparison)"
     )
     parser.add_argument("--serve-backend", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-relay", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-proxy", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_backend:
         return serve_backend(args.serve_backend)
+    if args.serve_relay:
+        return serve_relay(args.serve_relay, args.upstream)
     if args.serve_proxy:
         return serve_proxy(
             args.serve_proxy,
@@ -385,10 +466,11 @@ def main() -> None:
             args.listener,
         )
     with tempfile.TemporaryDirectory() as data_dir:
-        backend_port, proxy_port = free_port(), free_port()
+        backend_port, relay_port, proxy_port = free_port(), free_port(), free_port()
         direct = f"http://127.0.0.1:{backend_port}"
         base = [sys.executable, str(HERE)]
         backend = subprocess.Popen([*base, "--serve-backend", str(backend_port)])
+        relay = subprocess.Popen([*base, "--serve-relay", str(relay_port), "--upstream", direct])
         serve = ["--serve-proxy", str(proxy_port), "--upstream", direct, "--data-dir", data_dir]
         if args.no_fast_path:
             serve.append("--no-fast-path")
@@ -396,6 +478,7 @@ def main() -> None:
         proxy = subprocess.Popen([*base, *serve])
         try:
             wait_for(backend_port, backend)
+            wait_for(relay_port, relay)
             wait_for(proxy_port, proxy)
             key = (Path(data_dir) / "key").read_text()
             fast = "off" if args.no_fast_path else "on"
@@ -403,10 +486,15 @@ def main() -> None:
                 f"listener: {args.listener}; forwarder (asgi): {args.forwarder}; "
                 f"fast path (asgi): {fast}; cpus: {os.cpu_count()}"
             )
-            proxy_url = f"http://127.0.0.1:{proxy_port}"
-            asyncio.run(measure(args, direct, proxy_url, key, proxy.pid, backend.pid))
+            urls = {
+                "direct": direct,
+                "relay": f"http://127.0.0.1:{relay_port}",
+                "proxy": f"http://127.0.0.1:{proxy_port}",
+            }
+            pids = {"backend": backend.pid, "relay": relay.pid, "proxy": proxy.pid}
+            asyncio.run(measure(args, urls, key, pids))
         finally:
-            for process in (proxy, backend):
+            for process in (proxy, relay, backend):
                 process.terminate()
                 process.wait(timeout=10)
 

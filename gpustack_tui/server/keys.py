@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import threading
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from gpustack_tui.server.proxy.errors import ProxyError
+from gpustack_tui.server.proxy.headers import presented_key
 from gpustack_tui.server.store import Store
 
 PREFIX = "gpustack"
@@ -47,6 +49,8 @@ class _Entry:
     info: ApiKeyInfo
     secret_hash: bytes
     grant: Grant
+    expires: float
+    """expires_at, or infinity."""
 
 
 def _hash(secret: str) -> str:
@@ -67,10 +71,10 @@ class KeyRing:
         self._lock = threading.Lock()
         self._seen = -1
         self._entries: dict[str, _Entry] = {}
-        self._valid: dict[str, _Entry] = {}
+        self._valid: dict[object, _Entry] = {}
         self._valid_for: dict[str, _Entry] | None = None
         self._used: dict[str, float] = {}
-        self._flushed_at = time.monotonic()
+        self._flushed_at = time.time()
 
     # -- management -------------------------------------------------------------------------
 
@@ -113,49 +117,74 @@ class KeyRing:
 
     def authenticate(self, key: str | None) -> Grant:
         """The grant of a presented key; ProxyError 401 when it is missing or not valid."""
+        entries = self._snapshot()
+        if entries is self._valid_for and key is not None:
+            entry = self._valid.get(key)
+            if entry is not None and entry.expires > (now := time.time()):
+                self._note_use(entry.info.id, now)
+                return entry.grant
+        entry = self._check(entries, key)
+        self._remember(entries, key, entry)
+        return entry.grant
+
+    def authenticate_headers(self, authorization: bytes | None, api_key: bytes | None) -> Grant:
+        """`authenticate` of the key in raw `Authorization` / `X-API-Key` values (the lean
+        listener): header bytes already seen on a valid request cost one dict lookup."""
+        entries = self._snapshot()
+        seen = (authorization, api_key)
+        if entries is self._valid_for:
+            entry = self._valid.get(seen)
+            if entry is not None and entry.expires > (now := time.time()):
+                self._note_use(entry.info.id, now)
+                return entry.grant
+        key = presented_key(
+            authorization.decode("latin-1") if authorization is not None else None,
+            api_key.decode("latin-1") if api_key is not None else None,
+        )
+        entry = self._check(entries, key)
+        self._remember(entries, seen, entry)
+        return entry.grant
+
+    def _check(self, entries: dict[str, _Entry], key: str | None) -> _Entry:
+        """The entry of a valid, active key; ProxyError 401 otherwise. Notes the use."""
         if not key:
             raise _unauthorized(
                 "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`"
                 " (create one with `gpustack-tui keys create NAME`)"
             )
-        entries = self._snapshot()
-        entry = self._valid.get(key) if entries is self._valid_for else None
-        if entry is None:
-            prefix, _, rest = key.partition("_")
-            key_id, _, secret = rest.partition("_")
-            entry = entries.get(key_id) if prefix == PREFIX else None
-            given = hashlib.sha256(secret.encode("utf-8", "replace")).digest()
-            expected = entry.secret_hash if entry else b"\0" * len(given)
-            if not hmac.compare_digest(given, expected) or entry is None:
-                raise _unauthorized(
-                    "the API key is not valid (note: the management token is not an API key)"
-                )
-            self._remember(entries, key, entry)
-        info = entry.info
-        key_id = info.id
+        prefix, _, rest = key.partition("_")
+        key_id, _, secret = rest.partition("_")
+        entry = entries.get(key_id) if prefix == PREFIX else None
+        given = hashlib.sha256(secret.encode("utf-8", "replace")).digest()
+        expected = entry.secret_hash if entry else b"\0" * len(given)
+        if not hmac.compare_digest(given, expected) or entry is None:
+            raise _unauthorized(
+                "the API key is not valid (note: the management token is not an API key)"
+            )
         now = time.time()
-        state = info.state(now)
+        state = entry.info.state(now)
         if state != "active":
-            raise _unauthorized(f"the API key {info.name!r} is {state}: create a new one")
-        self._note_use(key_id, now)
-        return entry.grant
+            raise _unauthorized(f"the API key {entry.info.name!r} is {state}: create a new one")
+        self._note_use(entry.info.id, now)
+        return entry
 
-    def _remember(self, entries: dict[str, _Entry], key: str, entry: _Entry) -> None:
-        """Keep a checked key for the next request while the key table is unchanged: a dict
-        lookup instead of a hash (the table's expiry and revocation still apply)."""
+    def _remember(self, entries: dict[str, _Entry], seen: object, entry: _Entry) -> None:
+        """Keep a checked key (or the header values that carried it) for the next request
+        while the key table is unchanged: a dict lookup instead of a hash (expiry still
+        applies; a revocation changes the table)."""
         if entries is not self._valid_for or len(self._valid) >= VALID_KEYS_KEPT:
             self._valid, self._valid_for = {}, entries
-        self._valid[key] = entry
+        self._valid[seen] = entry
 
     def _note_use(self, key_id: str, now: float) -> None:
         self._used[key_id] = now
-        if time.monotonic() - self._flushed_at > LAST_USED_FLUSH_SECONDS:
+        if now - self._flushed_at > LAST_USED_FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         """Write when keys were last used to the store."""
         used, self._used = self._used, {}
-        self._flushed_at = time.monotonic()
+        self._flushed_at = time.time()
         if used:
             self._store.touch_api_keys(used)
 
@@ -180,6 +209,8 @@ class KeyRing:
                     grant = Grant(
                         info.id, info.name, frozenset(scope) if scope is not None else None
                     )
-                    entries[info.id] = _Entry(info, bytes.fromhex(str(row["secret_hash"])), grant)
+                    secret_hash = bytes.fromhex(str(row["secret_hash"]))
+                    expires = info.expires_at if info.expires_at is not None else math.inf
+                    entries[info.id] = _Entry(info, secret_hash, grant, expires)
                 self._entries, self._seen = entries, version
         return self._entries

@@ -25,7 +25,6 @@ __all__ = ["METRICS_CONTENT_TYPE", "TokenCounts", "UsageBook", "tokens_from_body
 
 LATENCY_WINDOW = 2048
 TOKEN_KINDS = ("prompt_tokens", "completion_tokens", "total_tokens")
-_INPUT_OUTPUT = {"input_tokens": "prompt_tokens", "output_tokens": "completion_tokens"}
 _USAGE_IN_SSE = re.compile(rb"^data:\s*(\{.*\"usage\".*\})\s*$", re.MULTILINE)
 NO_KEY = "-"
 
@@ -42,14 +41,22 @@ class TokenCounts:
 def _from_usage(usage: object) -> TokenCounts | None:
     if not isinstance(usage, dict):
         return None
-    counts = TokenCounts()
+    counts = [0, 0, 0]
     for name, value in usage.items():
-        target = _INPUT_OUTPUT.get(name, name)
-        if target in TOKEN_KINDS and isinstance(value, int) and value >= 0:
-            setattr(counts, target, value)
-    if not counts.total_tokens:
-        counts.total_tokens = counts.prompt_tokens + counts.completion_tokens
-    return counts
+        slot = _SLOTS.get(name)
+        if slot is not None and isinstance(value, int) and value >= 0:
+            counts[slot] = value
+    prompt, completion, total = counts
+    return TokenCounts(prompt, completion, total or prompt + completion)
+
+
+_SLOTS = {
+    "prompt_tokens": 0,
+    "input_tokens": 0,
+    "completion_tokens": 1,
+    "output_tokens": 1,
+    "total_tokens": 2,
+}
 
 
 def loads_json(data: bytes) -> Any:

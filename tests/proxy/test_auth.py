@@ -136,3 +136,45 @@ def test_last_use_is_recorded(keyring: KeyRing) -> None:
     before = time.time()
     keyring.authenticate(key)
     assert keyring.list()[0].last_used_at >= before
+
+
+def test_header_check_remembers_only_what_stays_valid(keyring: KeyRing) -> None:
+    """The lean listener checks raw header values; a remembered check still ends at once with
+    a revocation, at the expiry, and never lends one key's grant to other header bytes."""
+    from gpustack_tui.server.proxy.errors import ProxyError
+
+    lasting = keyring.create(ApiKeyCreate(name="lasting", deployments=["m"])).key
+    brief = keyring.create(ApiKeyCreate(name="brief", expires_in_days=0.3 / 86400)).key
+    bearer = f"Bearer {lasting}".encode()
+    for _ in range(2):  # the second time from memory
+        assert keyring.authenticate_headers(bearer, None).name == "lasting"
+        assert keyring.authenticate_headers(None, lasting.encode()).name == "lasting"
+    # Not a bearer: the X-API-Key header carries the key.
+    assert keyring.authenticate_headers(b"Basic Zm9v", brief.encode()).name == "brief"
+    with pytest.raises(ProxyError) as missing:
+        keyring.authenticate_headers(b"Basic Zm9v", None)
+    assert missing.value.status_code == 401 and "required" in missing.value.message
+    with pytest.raises(ProxyError):
+        keyring.authenticate_headers(bearer[:-1] + b"x", None)
+    time.sleep(0.4)
+    with pytest.raises(ProxyError) as expired:
+        keyring.authenticate_headers(b"Basic Zm9v", brief.encode())
+    assert "expired" in expired.value.message
+    keyring.revoke("lasting")
+    with pytest.raises(ProxyError) as revoked:
+        keyring.authenticate_headers(bearer, None)
+    assert "revoked" in revoked.value.message
+
+
+def test_revoked_key_stops_on_the_post_routes_at_once(guarded, keyring: KeyRing) -> None:
+    key = keyring.create(ApiKeyCreate(name="app")).key
+    for _ in range(2):
+        ok = guarded.client.post("/v1/chat/completions", json=CHAT, headers=_bearer(key))
+        assert ok.status_code == 200, ok.text
+    keyring.revoke("app")
+    error = assert_openai_error(
+        guarded.client.post("/v1/chat/completions", json=CHAT, headers=_bearer(key)),
+        401,
+        "invalid_api_key",
+    )
+    assert "revoked" in error["message"]

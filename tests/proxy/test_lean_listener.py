@@ -163,9 +163,11 @@ def test_a_bad_request_is_400_and_the_connection_closed(lean) -> None:
 
 
 class OneShotUpstream:
-    """An instance that closes each connection right after its answer, without saying so."""
+    """An instance that closes each connection right after its answer, without saying so;
+    `answer` (raw bytes) replaces the numbered JSON answer."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer: bytes | None = None) -> None:
+        self.answer = answer
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
@@ -189,8 +191,10 @@ class OneShotUpstream:
                     received += piece
                 body = b'{"n": %d}' % self.connections
                 conn.sendall(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                    b"content-length: %d\r\n\r\n%s" % (len(body), body)
+                    self.answer
+                    or b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\n\r\n%s"
+                    % (len(body), body)
                 )
 
 
@@ -203,5 +207,35 @@ def test_an_instance_that_closes_every_connection_still_serves_each_request(lean
                 answer = client.get("/model/proxy/x", headers={"X-GPUStack-Model": "m"})
                 assert answer.status_code == 200, answer.text
                 assert answer.json() == {"n": n}
+    finally:
+        upstream.sock.close()
+
+
+def test_the_answer_loses_hop_by_hop_headers_and_those_connection_names(lean) -> None:
+    events = b'data: {"a": 1}\n\ndata: [DONE]\n\n'
+    upstream = OneShotUpstream(
+        b"HTTP/1.1 200 OK\r\nServer: instance\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\n"
+        b"Connection: close, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: secret\r\n"
+        b"X-Kept: 1\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"%x\r\n%s\r\n0\r\n\r\n" % (len(events), events)
+    )
+    served = lean(route("m", upstream.url, generic_proxy=True))
+    try:
+        answer = httpx.get(served.url + "/model/proxy/x", headers={"X-GPUStack-Model": "m"})
+        assert answer.status_code == 200 and answer.content == events
+        assert answer.headers["x-kept"] == "1"
+        assert answer.headers["server"] == "gpustack-tui"
+        assert answer.headers["transfer-encoding"] == "chunked"  # framed again for the client
+        for gone in ("x-private", "keep-alive", "connection"):
+            assert gone not in answer.headers, gone
+        plain = OneShotUpstream(
+            b"HTTP/1.1 200 OK\r\nServer: instance\r\nKeep-Alive: timeout=5\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        )
+        served = lean(route("m", plain.url, generic_proxy=True))
+        answer = httpx.get(served.url + "/model/proxy/x", headers={"X-GPUStack-Model": "m"})
+        assert answer.json() == {} and answer.headers["content-length"] == "2"
+        assert "keep-alive" not in answer.headers and answer.headers["server"] == "gpustack-tui"
+        plain.sock.close()
     finally:
         upstream.sock.close()

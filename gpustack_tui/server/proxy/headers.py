@@ -25,7 +25,8 @@ CLIENT_CREDENTIALS = frozenset({b"authorization", b"x-api-key"})
 """The client's key for this server: instances never see it."""
 
 _REQUEST_DROPPED = HOP_BY_HOP | CLIENT_CREDENTIALS | {b"host", b"content-length", b"expect"}
-_RESPONSE_DROPPED = HOP_BY_HOP | {b"date", b"server"}
+RESPONSE_DROPPED = HOP_BY_HOP | {b"date", b"server"}
+"""Response headers never passed on (this server sets Date and Server itself)."""
 
 
 def _connection_listed(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
@@ -148,7 +149,7 @@ def downstream_response_headers(
     if not lowered:
         raw = [(name.lower(), value) for name, value in raw]
     listed = _connection_listed(raw)
-    dropped = _RESPONSE_DROPPED | listed if listed else _RESPONSE_DROPPED
+    dropped = RESPONSE_DROPPED | listed if listed else RESPONSE_DROPPED
     return [(name, value) for name, value in raw if name not in dropped]
 
 

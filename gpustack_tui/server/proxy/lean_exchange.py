@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from gpustack_tui.server.proxy import errors
-from gpustack_tui.server.proxy.headers import presented_key, upstream_request_block
+from gpustack_tui.server.proxy.headers import upstream_request_block
 from gpustack_tui.server.proxy.lean_relay import Address, Attempt
 from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
 from gpustack_tui.server.proxy.model_name import model_from_json
@@ -66,7 +66,8 @@ class LeanInference:
         route: ModelRoute | None = None
         grant: Grant | None = None
         try:
-            grant = self._authenticate(request)
+            if self.keys is not None:
+                grant = self.keys.authenticate_headers(request.authorization, request.api_key)
             body = request.body[0] if len(request.body) == 1 else b"".join(request.body)
             route, target = self._route(request, body, grant)
             if not request.openai and not route.generic_proxy:
@@ -92,18 +93,6 @@ class LeanInference:
         extra = [f"{k}: {v}\r\n".encode("latin-1") for k, v in exc.headers.items()]
         conn.respond(request, exc.status_code, _JSON + extra, body)
         conn.finish(request)
-
-    def _authenticate(self, request: Incoming) -> Grant | None:
-        if self.keys is None:
-            return None
-        authorization = request.header(b"authorization")
-        api_key = request.header(b"x-api-key")
-        return self.keys.authenticate(
-            presented_key(
-                authorization.decode("latin-1") if authorization is not None else None,
-                api_key.decode("latin-1") if api_key is not None else None,
-            )
-        )
 
     def _route(
         self, request: Incoming, body: bytes, grant: Grant | None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from gpustack_tui.server.proxy import errors
 from gpustack_tui.server.proxy.forwarder import CAPTURE_JSON_LIMIT, CAPTURE_SSE_TAIL
-from gpustack_tui.server.proxy.headers import downstream_response_headers
+from gpustack_tui.server.proxy.headers import RESPONSE_DROPPED, downstream_response_headers
 from gpustack_tui.server.proxy.lean_asgi import reason, stock_headers
 from gpustack_tui.server.proxy.lean_upstream import RawHeaders, UpstreamConnection, UpstreamPool
 from gpustack_tui.server.usage import tokens_from_body
@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[str, int, bytes, bytes]
 """host, port, b"host:port" (for Host and messages), path prefix of the instance's base URL."""
+_NOTED = RESPONSE_DROPPED | {b"content-length", b"content-type"}
 Failed = Callable[["ClientConnection", "Incoming", errors.ProxyError], None]
 """Writes the error when no instance answered."""
 
@@ -66,20 +67,22 @@ class Attempt:
         self._key = key
         self._t0 = t0
         self._failed = failed
-        self._index = 0
-        self._refused: list[str] = []
-        self._timeouts = 0
-        self._fresh = False
-        self._upstream: UpstreamConnection | None = None
-        self._headed = False
-        self._counted = False
-        self.status = 0
         self.capture = usage is not None
-        self.sse = False
-        self.captured = bytearray()
-        self._first: bytes | None = None
-        self._chunked = False
         self._out: list[bytes] = []
+
+    # What most requests never change, as class defaults: fewer writes per request.
+    _index = 0
+    _refused: tuple[str, ...] = ()
+    _timeouts = 0
+    _fresh = False
+    _upstream: UpstreamConnection | None = None
+    _headed = False
+    _counted = False
+    _chunked = False
+    _first: bytes | None = None
+    _captured: bytearray | None = None
+    status = 0
+    sse = False
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -104,7 +107,7 @@ class Attempt:
         except (OSError, asyncio.TimeoutError) as exc:
             where = self._where()
             logger.warning("deployment %r: cannot connect to %s", self.deployment, where)
-            self._refused.append(where)
+            self._refused = (*self._refused, where)
             self._timeouts += isinstance(exc, asyncio.TimeoutError)
             self._index += 1
             self._fresh = False
@@ -146,6 +149,25 @@ class Attempt:
         self.status = status
         lines = [b"HTTP/1.1 %d %s\r\n" % (status, reason(status)), stock_headers()]
         length = False
+        for name, value in headers:
+            if name in _NOTED:
+                if name in RESPONSE_DROPPED:
+                    if name == b"connection":  # rare: it may name more hop-by-hop headers
+                        self._head_listed(lines, headers)
+                        return
+                    continue
+                if name == b"content-length":
+                    length = True
+                else:  # content-type
+                    self.sse = value.startswith(b"text/event-stream")
+                    self.capture = self.capture and (
+                        self.sse or value.startswith(b"application/json")
+                    )
+            lines.append(name + b": " + value + b"\r\n")
+        self._end_head(lines, length)
+
+    def _head_listed(self, lines: list[bytes], headers: RawHeaders) -> None:
+        length = False
         for name, value in downstream_response_headers(headers, lowered=True):
             lines.append(name + b": " + value + b"\r\n")
             if name == b"content-length":
@@ -153,23 +175,26 @@ class Attempt:
             elif name == b"content-type":
                 self.sse = value.startswith(b"text/event-stream")
                 self.capture = self.capture and (self.sse or value.startswith(b"application/json"))
-        if not length and status not in (204, 304):
+        self._end_head(lines, length)
+
+    def _end_head(self, lines: list[bytes], length: bool) -> None:
+        if not length and self.status not in (204, 304):
             self._chunked = True
             lines.append(b"transfer-encoding: chunked\r\n")
         if not self.request.keep_alive:
             lines.append(b"connection: close\r\n")
         lines.append(b"\r\n")
-        self._write(b"".join(lines))
+        self._out.append(b"".join(lines))
 
     def body(self, data: bytes) -> None:
         """A piece of the body, passed on (chunk-framed when the answer has no length)."""
         if self.capture:
-            if self._first is None and not self.captured:
+            captured = self._captured
+            if captured is None and self._first is None:
                 self._first = data  # most answers come in one piece: keep it without a copy
             else:
-                captured = self.captured
-                if self._first is not None:
-                    captured += self._first
+                if captured is None:
+                    captured = self._captured = bytearray(self._first or b"")
                     self._first = None
                 captured += data
                 if self.sse and len(captured) > 2 * CAPTURE_SSE_TAIL:
@@ -178,11 +203,9 @@ class Attempt:
                     self.capture = False
                     captured.clear()
         if self._chunked:
-            self._write(b"%x\r\n" % len(data))
-            self._write(data)
-            self._write(b"\r\n")
+            self._out += (b"%x\r\n" % len(data), data, b"\r\n")
         else:
-            self._write(data)
+            self._out.append(data)
 
     def end(self) -> None:
         """The answer is whole: count it, send the rest, free the connection."""
@@ -229,7 +252,7 @@ class Attempt:
         self._counted = True
         captured = b""
         if self.capture:
-            captured = self._first if self._first is not None else bytes(self.captured)
+            captured = self._first or bytes(self._captured or b"")
         tokens = tokens_from_body(captured, streamed=self.sse) if captured else None
         seconds = time.perf_counter() - self._t0
         self._usage.record(
@@ -240,12 +263,12 @@ class Attempt:
         self._count(exc.status_code)
         self._failed(self.conn, self.request, exc)
 
-    def _write(self, data: bytes) -> None:
-        self._out.append(data)
-
     def flush(self) -> None:
         """Write what the last read from the instance brought, in one piece."""
-        out, self._out = self._out, []
+        out = self._out
+        if not out:
+            return
+        self._out = []
         transport = self.conn.transport
-        if out and not self.conn.lost and transport is not None:
+        if not self.conn.lost and transport is not None:
             transport.write(out[0] if len(out) == 1 else b"".join(out))

@@ -32,6 +32,17 @@ LEAN_METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTION
 OPENAI_POST = frozenset(p.encode() for p in (*OPENAI_PATHS, *ALIASES))
 _PREFIX = PROXY_PREFIX.encode()
 _FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
+_NOTED = frozenset(
+    {
+        b"authorization",
+        b"x-api-key",
+        b"content-length",
+        b"content-type",
+        b"transfer-encoding",
+        b"expect",
+    }
+)
+"""Headers `_is_lean` looks at."""
 
 
 class Handler(Protocol):
@@ -46,7 +57,9 @@ class Incoming:
     """One request as parsed: target, headers (names lower-case), body."""
 
     __slots__ = (
+        "api_key",
         "asgi",
+        "authorization",
         "body",
         "complete",
         "headers",
@@ -71,6 +84,9 @@ class Incoming:
         self.keep_alive = True
         self.lean = self.openai = self.complete = False
         self.asgi: AsgiExchange | None = None
+        self.authorization: bytes | None = None
+        self.api_key: bytes | None = None
+        """The first `Authorization` / `X-API-Key` values (noted on the lean path only)."""
 
     def header(self, name: bytes) -> bytes | None:
         """The first value of header `name` (lower-case), or None."""
@@ -245,12 +261,18 @@ class ClientConnection(asyncio.Protocol):
             return False
         length = None
         for name, value in request.headers:
-            if name == b"content-length":
+            if name not in _NOTED:
+                continue
+            if name == b"authorization":
+                if request.authorization is None:
+                    request.authorization = value
+            elif name == b"x-api-key":
+                if request.api_key is None:
+                    request.api_key = value
+            elif name == b"content-length":
                 length = value
-            elif name in (b"transfer-encoding", b"expect") or (
-                request.openai and name == b"content-type" and value.lower().startswith(_FORMS)
-            ):
-                return False
+            elif name != b"content-type" or (request.openai and value.lower().startswith(_FORMS)):
+                return False  # transfer-encoding, expect, or a form
         if length is not None:
             try:
                 if int(length) > LEAN_BODY_LIMIT:

@@ -76,7 +76,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.exchanges += 1
         assert self.transport is not None
         self.transport.write(request[0] if len(request) == 1 else b"".join(request))
-        self._arm()
+        if self._pool.read_timeout is not None:
+            self._arm()
 
     @property
     def reusable(self) -> bool:
@@ -163,9 +164,7 @@ class UpstreamConnection(asyncio.Protocol):
     # -- httptools ---------------------------------------------------------------------------
 
     _headers_done = False
-
-    def on_message_begin(self) -> None:
-        self._headers_done = False
+    _status = 0
 
     def on_header(self, name: bytes, value: bytes) -> None:
         name = name.lower()
@@ -175,7 +174,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         self._headers_done = True
-        status = self._parser.get_status_code()
+        self._status = status = self._parser.get_status_code()
         if status < 200:
             self._framed = False
             return  # 100 Continue and friends: the real answer follows
@@ -188,8 +187,9 @@ class UpstreamConnection(asyncio.Protocol):
             self._sink.body(body)
 
     def on_message_complete(self) -> None:
-        if not self._headers_done or self._parser.get_status_code() < 200:
-            self._headers = []
+        if not self._headers_done or self._status < 200:
+            self._headers = []  # 100 Continue and friends: the real answer follows
+            self._headers_done = False
             return
         self._complete = True
         self._disarm()

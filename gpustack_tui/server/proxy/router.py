@@ -65,6 +65,10 @@ class Authenticator(Protocol):
         """The key's grant; raises ProxyError 401 when it is missing or not valid."""
         ...
 
+    def authenticate_headers(self, authorization: bytes | None, api_key: bytes | None) -> Grant:
+        """`authenticate` of the key in the raw Authorization / X-API-Key header values."""
+        ...
+
 
 class UsageRecorder(Protocol):
     """Counts finished requests (see `gpustack_tui.server.usage.UsageBook`)."""
