@@ -174,7 +174,7 @@ class AsgiExchange:
     def _head(self, whole: int | None) -> bytes:
         request = self.request
         names = {name.lower() for name, _ in self._headers}
-        lines = [b"HTTP/1.1 %d %s\r\n" % (self._status, reason(self._status)), stock_headers()]
+        lines = [status_line(self._status), stock_headers()]
         lines += [b"%s: %s\r\n" % (name, value) for name, value in self._headers]
         if b"content-length" not in names and self._status not in _NO_BODY:
             if whole is not None and not self._head_only:
@@ -202,16 +202,16 @@ def stock_headers() -> bytes:
     return _date[1]
 
 
-_REASONS: dict[int, bytes] = {200: b"OK"}
+_STATUS_LINES: dict[int, bytes] = {}
 
 
-def reason(status: int) -> bytes:
-    """The reason phrase of a status (clients ignore it)."""
-    found = _REASONS.get(status)
-    if found is None:
+def status_line(status: int) -> bytes:
+    """`HTTP/1.1 <status> <reason>\r\n`, made once per status (clients ignore the reason)."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
         try:
-            found = HTTPStatus(status).phrase.encode()
+            phrase = HTTPStatus(status).phrase.encode()
         except ValueError:
-            found = b"Status"
-        _REASONS[status] = found
-    return found
+            phrase = b"Status"
+        line = _STATUS_LINES[status] = b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+    return line

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from gpustack_tui.server.proxy import errors
 from gpustack_tui.server.proxy.forwarder import CAPTURE_JSON_LIMIT, CAPTURE_SSE_TAIL
 from gpustack_tui.server.proxy.headers import RESPONSE_DROPPED, downstream_response_headers
-from gpustack_tui.server.proxy.lean_asgi import reason, stock_headers
+from gpustack_tui.server.proxy.lean_asgi import status_line, stock_headers
 from gpustack_tui.server.proxy.lean_upstream import RawHeaders, UpstreamConnection, UpstreamPool
 from gpustack_tui.server.usage import tokens_from_body
 
@@ -147,7 +147,7 @@ class Attempt:
         """The instance's status and headers: the client's, less hop-by-hop."""
         self._headed = True
         self.status = status
-        lines = [b"HTTP/1.1 %d %s\r\n" % (status, reason(status)), stock_headers()]
+        lines = [status_line(status), stock_headers()]
         length = False
         for name, value in headers:
             if name in _NOTED:

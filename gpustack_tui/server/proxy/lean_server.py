@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import httptools
 from starlette.types import ASGIApp
 
-from gpustack_tui.server.proxy.lean_asgi import AsgiExchange, reason, stock_headers
+from gpustack_tui.server.proxy.lean_asgi import AsgiExchange, status_line, stock_headers
 from gpustack_tui.server.proxy.lean_upstream import UpstreamConnection
 from gpustack_tui.server.proxy.router import ALIASES, OPENAI_PATHS, PROXY_PREFIX
 
@@ -145,7 +145,7 @@ class ClientConnection(asyncio.Protocol):
             return
         keep = request.keep_alive
         head = [
-            b"HTTP/1.1 %d %s\r\n" % (status, reason(status)),
+            status_line(status),
             stock_headers(),
             *headers,
             b"content-length: %d\r\n" % len(body),
