@@ -62,9 +62,9 @@ def start_proxy(
     """Factory: `start_proxy(*routes, forwarder=None, keys=None, usage=None) -> Proxy`, stopped at
     teardown. Without `keys` the routes ask for no API key (routing tests).
 
-    Every test that uses it runs twice: through the FastAPI app on uvicorn (what the management
-    port serves) and through the lean listener (what --inference-port serves), which hands what
-    it leaves alone to that same app."""
+    Every test that uses it runs twice: through the FastAPI routes on uvicorn's own protocol
+    (what the lean listener hands its rare requests to) and through the lean listener (what the
+    main port and --inference-port serve), which hands what it leaves alone to that same app."""
     lean = request.param == "lean"
     running: list[tuple[Served | LeanServed, httpx.Client]] = []
 

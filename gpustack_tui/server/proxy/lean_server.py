@@ -1,11 +1,13 @@
-"""The lean inference listener: HTTP/1.1 parsed by httptools on a plain asyncio Protocol.
+"""The lean listener: HTTP/1.1 parsed by httptools on a plain asyncio Protocol.
 
-The common requests (a POST to an OpenAI route with a JSON body of known length, the generic
-proxy with a body of known length) are answered by `LeanInference` without any framework: the
-request is parsed once, checked, and forwarded; the answer's bytes go straight back. Everything
-else (GET /v1/models, /healthz, multipart forms, chunked request bodies, `Expect: 100-continue`,
-HTTP/1.0, HEAD, large bodies) goes to an ASGI app through `AsgiExchange`: the same routes as
-the management listener serves, so the rare cases keep one implementation.
+It serves the main port (as uvicorn's protocol, `lean_uvicorn.py`) and the port of
+`--inference-port` (on its own, `serve_lean`). The common requests (a POST to an OpenAI route
+with a JSON body of known length, the generic proxy with a body of known length) are answered
+by `LeanInference` without any framework: the request is parsed once, checked, and forwarded;
+the answer's bytes go straight back. Everything else (GET /v1/models, /healthz, multipart
+forms, chunked request bodies, `Expect: 100-continue`, HTTP/1.0, HEAD, large bodies) and the
+whole management API go to the ASGI app through `AsgiExchange`, whose FastAPI routes answer
+the rare inference requests too: one implementation of each rule.
 """
 
 from __future__ import annotations
