@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.command import CommandPalette
+from textual.widgets import Footer
 
 from gpustack_tui.tui.screens.api_keys import ApiKeysScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
@@ -75,3 +76,16 @@ async def test_colon_opens_views_by_name(make_app):
         await jump(pilot, "api keys", ApiKeysScreen)
         await jump(pilot, "deployments", DeploymentsScreen)
         assert len(app.screen_stack) == 1
+
+
+async def test_every_view_names_the_palette_key_once(make_app):
+    """`:` Jump is one footer hint, not twice (Textual's own palette key is not shown too)."""
+    app = make_app(StubClient(sample_deployments(), sample_workers()))
+    async with app.run_test(size=(120, 36)) as pilot:
+        views = (("workers", WorkersScreen), ("api keys", ApiKeysScreen))
+        for view, screen in (("deployments", DeploymentsScreen), *views):
+            await jump(pilot, view, screen)
+            await pilot.pause()
+            footer = app.screen.query_one(Footer)
+            hints = [key.description for key in footer.query("FooterKey")]
+            assert hints.count("Jump") == 1, hints

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from gpustack_tui.tui.messages import RequestDone
@@ -19,6 +19,7 @@ from gpustack_tui.tui.presentation import one_line
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.usage import UsageScreen
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -218,7 +219,7 @@ class ApiKeysScreen(ServerScreen):
         yield TitleBar("API keys", self.client.base_url)
         yield KeyedTable(KEY_COLUMNS, flex="used", id="keys")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> KeyedTable:

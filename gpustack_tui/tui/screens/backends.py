@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.domain.custom_backend import PLACEHOLDER_NAMES, CustomBackend
@@ -17,6 +17,7 @@ from gpustack_tui.domain.env import parse_env_items
 from gpustack_tui.tui.presentation import one_line
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -222,7 +223,7 @@ class BackendsScreen(ServerScreen):
         yield TitleBar("Backends", self.client.base_url)
         yield KeyedTable(BACKEND_COLUMNS, flex="image", id="backends")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> KeyedTable:

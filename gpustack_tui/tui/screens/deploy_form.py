@@ -23,7 +23,6 @@ from textual.widgets import (
     Button,
     Checkbox,
     Collapsible,
-    Footer,
     Input,
     RadioSet,
     Select,
@@ -59,6 +58,7 @@ from gpustack_tui.tui.widgets.deploy_sections import (
     show_backend_choices,
 )
 from gpustack_tui.tui.widgets.form_field import chosen
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.plan_preview import PlanPreview, PlanReady
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -119,7 +119,7 @@ class DeployFormScreen(ClientScreen):
             yield PlanPreview(id="plan")
         does = "saves" if self.edit else "deploys"
         yield StatusLine(f"ctrl+s {does}; escape leaves the form", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Show what applies, start in the model field, load the GPUs, plan."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.views import DeploymentView
@@ -31,6 +31,7 @@ from gpustack_tui.tui.screens.scale import ScaleModal
 from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
 from gpustack_tui.tui.screens.workers import WorkersScreen
 from gpustack_tui.tui.widgets.filter_bar import FilterBar
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -97,7 +98,7 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
         yield KeyedTable(DEPLOYMENT_COLUMNS, flex="details", id="deployments")
         yield Static(id="detail", markup=False)
         yield StatusLine(self.gs_app.startup_status, id="status")
-        yield Footer(compact=True, show_command_palette=False)  # `:` is a hint of its own
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         """Say what was wrong in the keymap or config files (they never stop the app)."""

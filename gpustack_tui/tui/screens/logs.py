@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from gpustack_tui.tui.log_buffer import LineAssembler, PendingLines
 from gpustack_tui.tui.log_indicator import indicator
@@ -29,6 +29,7 @@ from gpustack_tui.tui.log_stream import (
 )
 from gpustack_tui.tui.messages import as_api_error
 from gpustack_tui.tui.screens.base import ClientScreen
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.log_view import LogView
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -91,7 +92,7 @@ class LogsScreen(ClientScreen):
             compact=True,
         )
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def log_widget(self) -> LogView:
@@ -251,7 +252,7 @@ class LogsScreen(ClientScreen):
     def action_toggle_fullscreen(self) -> None:
         """Hide the title, status and key hints, or show them again."""
         self.fullscreen = not self.fullscreen
-        for widget in (self.query_one(TitleBar), self.status, self.query_one(Footer)):
+        for widget in (self.query_one(TitleBar), self.status, self.query_one(KeyFooter)):
             widget.display = not self.fullscreen
         self._render_indicator()
 

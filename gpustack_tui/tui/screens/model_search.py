@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, RadioSet
+from textual.widgets import DataTable, Input, RadioSet
 from textual.worker import Worker
 
 from gpustack_tui.client import ApiError
@@ -28,6 +28,7 @@ from gpustack_tui.tui.messages import as_api_error
 from gpustack_tui.tui.screens.base import ClientScreen
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.widgets.form_field import choices, chosen, form_field
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.path_input import PathInput
 from gpustack_tui.tui.widgets.status_line import StatusLine
@@ -134,7 +135,7 @@ class ModelSearchScreen(ClientScreen):
         with Horizontal(id="results-box"):
             yield KeyedTable(COLUMNS, flex="category", id="results")
         yield StatusLine("type to search the hub", id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Start in the search field."""

@@ -6,10 +6,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Label
+from textual.widgets import Label
 
 from gpustack_tui.tui.presentation import one_line
 from gpustack_tui.tui.screens.base import ServerScreen
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -83,7 +84,7 @@ class UsageScreen(ServerScreen):
         yield Label("Per API key")
         yield KeyedTable((("key", "KEY"), *FIGURES), id="by-key")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def fetch(self) -> dict[str, Any]:
         """The server's usage figures (thread)."""

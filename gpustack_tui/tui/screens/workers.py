@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from gpustack_tui.client import ApiError
 from gpustack_tui.domain.worker import Worker, WorkerStats
@@ -18,6 +18,7 @@ from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.labels import LabelsModal
 from gpustack_tui.tui.widgets.gpu_panel import LIVE_WORKER_COLUMNS, GpuPanel, worker_table_rows
+from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
@@ -89,7 +90,7 @@ class WorkersScreen(ServerScreen):
         yield Static(id="detail", markup=False)
         yield GpuPanel(id="gpu-panel")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> KeyedTable:
