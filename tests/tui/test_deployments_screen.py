@@ -102,6 +102,7 @@ async def test_empty_view_says_what_to_press(make_app):
         screen.show_data([])
         await pilot.pause()
         assert "press n to deploy" in str(screen.query_one("#detail").render())
+        assert "press n" not in screen.query_one(StatusLine).message  # said once, not twice
         screen.show_data(sample_deployments())
         await pilot.pause()
         assert "press n to deploy" not in str(screen.query_one("#detail").render())

@@ -129,9 +129,7 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
         previous = self.instances
         self.views = {v.name: v for v in data}
         self.instances = {i.name: i for v in data for i in v.instances}
-        self.show_rows(previous)
-        if not data and not self.failing and not self.status.message:
-            self.status.show("no deployments yet: press n to deploy a model, w to add workers")
+        self.show_rows(previous)  # an empty installation: the table says what to do
 
     def show_rows(self, previous: dict[str, Instance] | None = None) -> None:
         """Rows for the current data and query; the title says what is shown and how."""
