@@ -11,7 +11,8 @@ Where the pictures come from:
   real server, simulated workers and GPUs, the built-in test backend), stopped afterwards. The
   scenes a demo cannot show fall back to the sample data, and the script says which: the model
   search and the plan preview (they need a model hub), the server going away, the empty
-  installation, and deleting a deployment with nothing running.
+  installation, deleting a deployment with nothing running, and the usage figures (a fresh
+  demo has served no request).
 
 PNGs are drawn by `rsvg-convert` (Debian's librsvg2-bin, 2.54 on bookworm) with DejaVu Sans
 Mono (fonts-dejavu-core): `apt-get install librsvg2-bin fonts-dejavu-core`. The SVGs ask for

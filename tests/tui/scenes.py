@@ -399,7 +399,7 @@ SCENES = [
     Scene("logs", logs),
     Scene("logs-search", logs_search, demo=False),
     Scene("api-keys", api_keys),
-    Scene("usage", usage),
+    Scene("usage", usage, demo=False),  # a fresh demo has served no request yet
     Scene("backends", backends),
     Scene("help", help_screen),
     Scene("palette", palette),

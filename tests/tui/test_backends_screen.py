@@ -76,6 +76,10 @@ async def test_add_then_remove(server: RunningServer) -> None:
         await wait_until(pilot, "the new row", lambda: "user:llama-cpp" in screen.table.row_keys)
         assert screen.table.get_cell("user:llama-cpp", "cpu") == "yes"
         assert "process: llama-server" in screen.table.get_cell("user:llama-cpp", "image")
+        screen.table.select_key("user:llama-cpp")
+        await pilot.pause()
+        detail = str(screen.query_one("#detail").render())
+        assert "runs a process: llama-server -m {model_path} --port {port}" in detail
         with server.client() as client:
             assert client.get_backend("llama-cpp").health_path == "/v1/models"
 
@@ -113,3 +117,16 @@ async def test_removing_a_backend_in_use_says_who_uses_it(server: RunningServer)
         await wait_until(pilot, "the refusal", lambda: "embed" in screen.status.message)
         assert "removing backend tei failed" in screen.status.message
         assert "user:tei" in screen.table.row_keys
+
+
+def test_the_table_shortens_versions_and_the_detail_line_has_them_all() -> None:
+    from gpustack_tui.backends.catalog import BUILTIN
+    from gpustack_tui.tui.screens.backends import backend_detail, backend_rows
+
+    sglang = BUILTIN["sglang"]
+    names = [v.version for v in sglang.versions]
+    (row,) = [r for r in backend_rows([]) if r.key == "builtin:sglang"]
+    assert row.cells[2] == f"{sglang.default_version.version}* +{len(names) - 1}"
+    detail = backend_detail("builtin:sglang", {})
+    assert all(name in detail for name in names)
+    assert backend_detail("user:gone", {}) == ""

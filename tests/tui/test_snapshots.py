@@ -128,3 +128,27 @@ def test_the_script_takes_pictures_from_a_demo_installation(tmp_path: Path) -> N
     assert "server unreachable" in unreachable and "DEMO" not in unreachable
     assert "demo stopped" in done.stderr or "stopping the demo server" in done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{s}.svg" for s in scenes)
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize(
+    "name", ["deployments", "workers", "api-keys", "usage", "backends", "model-search"]
+)
+async def test_every_table_fits_80_columns(name: str) -> None:
+    """At 80x24 no table scrolls sideways: what does not fit is shortened or said elsewhere."""
+    from gpustack_tui.tui.widgets.keyed_table import KeyedTable
+
+    scene = next(s for s in SCENES if s.name == name)
+    client = scene.client()
+    try:
+        app = make_app(client)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await run_before(scene)(pilot)
+            tables = list(app.screen.query(KeyedTable))
+            assert tables
+            for table in tables:
+                assert table.virtual_size.width <= table.size.width, (
+                    f"{table.id}: {table.virtual_size.width} columns in {table.size.width}"
+                )
+    finally:
+        client.close()

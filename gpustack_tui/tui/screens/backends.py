@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.domain.custom_backend import PLACEHOLDER_NAMES, CustomBackend
@@ -25,11 +25,13 @@ from gpustack_tui.tui.widgets.title_bar import TitleBar
 BACKEND_COLUMNS = (
     ("name", "NAME"),
     ("kind", "KIND"),
-    ("versions", "VERSIONS"),
+    ("versions", "VERSION"),
     ("health", "HEALTH"),
-    ("cpu", "CPU OFFLOAD"),
+    ("cpu", "OFFLOAD"),
     ("image", "IMAGE / COMMAND"),
 )
+"""The table keeps to 80 columns: the default version and how many more; the line under the
+table has every version, image and command of the selected backend."""
 FIELDS = ("name", "image", "command", "health", "versions", "default", "env")
 
 
@@ -37,18 +39,27 @@ def _versions(names: list[str], default: str | None) -> str:
     return ", ".join(f"{n}*" if n == default else n for n in names) or "-"
 
 
+def _default_and_more(names: list[str], default: str | None) -> str:
+    shown = default or (names[0] if names else None)
+    if shown is None:
+        return "-"
+    more = len(names) - 1
+    return f"{shown}{'*' if default else ''}" + (f" +{more}" if more > 0 else "")
+
+
 def backend_rows(users: list[CustomBackend]) -> list[TableRow]:
     """The built-in backends, then the users' by name (* marks the default version)."""
     rows = []
     for entry in BUILTIN.values():
-        images = sorted({i for v in entry.versions for i in v.images.values()})
+        images = list(entry.default_version.images.values())
+        names = [v.version for v in entry.versions]
         rows.append(
             TableRow(
                 f"builtin:{entry.name}",
                 (
                     entry.name,
                     "built-in",
-                    _versions([v.version for v in entry.versions], entry.default_version.version),
+                    _default_and_more(names, entry.default_version.version),
                     entry.health_path,
                     "yes" if entry.cpu_offloading else "no",
                     images[0] if images else "-",
@@ -63,7 +74,7 @@ def backend_rows(users: list[CustomBackend]) -> list[TableRow]:
                 (
                     one_line(backend.name),
                     "user",
-                    one_line(_versions(backend.version_names(), backend.default_version)),
+                    one_line(_default_and_more(backend.version_names(), backend.default_version)),
                     one_line(backend.health_path or "-"),
                     "yes" if backend.cpu_offloading else "no",
                     one_line(f"{where}: {backend.command}", 120),
@@ -71,6 +82,26 @@ def backend_rows(users: list[CustomBackend]) -> list[TableRow]:
             )
         )
     return rows
+
+
+def backend_detail(key: str | None, users: dict[str, CustomBackend]) -> str:
+    """Everything the table shortens about the backend of row `key`, on one line."""
+    kind, _, name = (key or "").partition(":")
+    if kind == "builtin" and name in BUILTIN:
+        entry = BUILTIN[name]
+        default = entry.default_version
+        names = [v.version for v in entry.versions]
+        images = ", ".join(f"{family} {image}" for family, image in default.images.items())
+        return (
+            f"{name} (built-in): versions {_versions(names, default.version)} (* default);"
+            f" images of {default.version}: {images or '-'}"
+        )
+    backend = users.get(name) if kind == "user" else None
+    if backend is None:
+        return ""
+    where = f"image {backend.image}" if backend.image else "a process"
+    versions = _versions(backend.version_names(), backend.default_version)
+    return one_line(f"{name} (user): versions {versions}; runs {where}: {backend.command}", 400)
 
 
 @dataclass(frozen=True)
@@ -222,6 +253,7 @@ class BackendsScreen(ServerScreen):
         """Title, table, status line, key hints."""
         yield TitleBar("Backends", self.client.base_url)
         yield KeyedTable(BACKEND_COLUMNS, flex="image", id="backends")
+        yield Static(id="detail", markup=False)
         yield StatusLine(id="status")
         yield KeyFooter()
 
@@ -238,6 +270,7 @@ class BackendsScreen(ServerScreen):
         """Update the rows in place."""
         self.users = {b.name: b for b in data}
         self.table.sync(backend_rows(data))
+        self.show_detail()
         self.query_one(TitleBar).set_view(f"Backends[{len(BUILTIN) + len(data)}]")
         if not data and not self.failing and not self.status.message:
             self.status.show("no user backends yet: press n to define one (image or process)")
@@ -245,6 +278,15 @@ class BackendsScreen(ServerScreen):
     def selected(self) -> str | None:
         """The row key under the cursor."""
         return self.table.cursor_key
+
+    def show_detail(self) -> None:
+        """Every version, image and command of the selected backend, under the table."""
+        self.query_one("#detail", Static).update(backend_detail(self.selected(), self.users))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The cursor moved: show the new row's details."""
+        event.stop()
+        self.show_detail()
 
     def action_refresh(self) -> None:
         """Fetch now."""

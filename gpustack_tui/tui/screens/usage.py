@@ -16,15 +16,17 @@ from gpustack_tui.tui.widgets.status_line import StatusLine
 from gpustack_tui.tui.widgets.title_bar import TitleBar
 
 FIGURES = (
-    ("requests", "REQUESTS"),
+    ("requests", "REQS"),
     ("errors", "ERRORS"),
-    ("p50", "P50 MS"),
-    ("p90", "P90 MS"),
-    ("p99", "P99 MS"),
-    ("prompt", "PROMPT TOK"),
-    ("completion", "COMPL TOK"),
-    ("total", "TOTAL TOK"),
+    ("p50", "P50"),
+    ("p90", "P90"),
+    ("p99", "P99"),
+    ("prompt", "PROMPT"),
+    ("completion", "COMPL"),
+    ("total", "TOTAL"),
 )
+"""Short headings, so that 80 columns hold them all; the section labels give the units."""
+UNITS = "latency in ms, tokens from the answers' usage"
 
 
 def _ms(value: object) -> str:
@@ -79,9 +81,9 @@ class UsageScreen(ServerScreen):
     def compose(self) -> ComposeResult:
         """Title, the two tables, status line, key hints."""
         yield TitleBar("Usage", self.client.base_url)
-        yield Label("Per deployment")
+        yield Label(f"Per deployment ({UNITS})")
         yield KeyedTable((("deployment", "DEPLOYMENT"), *FIGURES), id="by-deployment")
-        yield Label("Per API key")
+        yield Label(f"Per API key ({UNITS})")
         yield KeyedTable((("key", "KEY"), *FIGURES), id="by-key")
         yield StatusLine(id="status")
         yield KeyFooter()
