@@ -214,8 +214,8 @@ def test_an_instance_that_closes_every_connection_still_serves_each_request(lean
 def test_the_answer_loses_hop_by_hop_headers_and_those_connection_names(lean) -> None:
     events = b'data: {"a": 1}\n\ndata: [DONE]\n\n'
     upstream = OneShotUpstream(
-        b"HTTP/1.1 200 OK\r\nServer: instance\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT\r\n"
-        b"Connection: close, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: secret\r\n"
+        b"HTTP/1.1 200 OK\r\nServer: instance\r\nX-Before: 0\r\nDate: Mon, 01 Jan 2001 00:00:00 GMT"
+        b"\r\nConnection: close, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: secret\r\n"
         b"X-Kept: 1\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"%x\r\n%s\r\n0\r\n\r\n" % (len(events), events)
     )
@@ -224,6 +224,7 @@ def test_the_answer_loses_hop_by_hop_headers_and_those_connection_names(lean) ->
         answer = httpx.get(served.url + "/model/proxy/x", headers={"X-GPUStack-Model": "m"})
         assert answer.status_code == 200 and answer.content == events
         assert answer.headers["x-kept"] == "1"
+        assert answer.headers.get_list("x-before") == ["0"]  # once, not again
         assert answer.headers["server"] == "gpustack-tui"
         assert answer.headers["transfer-encoding"] == "chunked"  # framed again for the client
         for gone in ("x-private", "keep-alive", "connection"):

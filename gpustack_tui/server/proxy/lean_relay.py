@@ -153,7 +153,7 @@ class Attempt:
             if name in _NOTED:
                 if name in RESPONSE_DROPPED:
                     if name == b"connection":  # rare: it may name more hop-by-hop headers
-                        self._head_listed(lines, headers)
+                        self._head_listed(lines[:2], headers)  # start again
                         return
                     continue
                 if name == b"content-length":
