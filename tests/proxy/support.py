@@ -120,8 +120,10 @@ def serve_lean(
     *,
     forwarder: Forwarder | None = None,
     tls: ssl.SSLContext | None = None,
+    idle: float | None = None,
 ) -> LeanServed:
-    """Serve `handler` (and `app` for the rest) as the server's inference listener does."""
+    """Serve `handler` (and `app` for the rest) as the server's inference listener does;
+    `idle` replaces the seconds after which a silent connection is closed."""
     loop = uvloop.new_event_loop()
     ready: list[str] = []
     stopped = threading.Event()
@@ -130,6 +132,8 @@ def serve_lean(
         if forwarder is not None:
             await forwarder.start()
         service = LeanService(handler, app, tls=tls is not None)
+        if idle is not None:
+            service.idle = idle
         server = await serve_lean_listener(service, "127.0.0.1", 0, tls)
         port = server.sockets[0].getsockname()[1]
         ready.append(f"{'https' if tls else 'http'}://127.0.0.1:{port}")

@@ -35,7 +35,9 @@ def lean() -> Iterator[Callable[..., LeanServed]]:
     """Factory: the lean listener over `routes` (no keys), stopped at teardown."""
     running: list[LeanServed] = []
 
-    def start(*routes: ModelRoute, tls: ssl.SSLContext | None = None) -> LeanServed:
+    def start(
+        *routes: ModelRoute, tls: ssl.SSLContext | None = None, idle: float | None = None
+    ) -> LeanServed:
         table = StaticRouteTable(*routes)
         app = FastAPI()
         router = build_inference_router(table, keys=None)
@@ -46,6 +48,7 @@ def lean() -> Iterator[Callable[..., LeanServed]]:
             FastPath(app, router),
             forwarder=router.forwarder,  # type: ignore[attr-defined]
             tls=tls,
+            idle=idle,
         )
         running.append(served)
         return served
@@ -55,8 +58,16 @@ def lean() -> Iterator[Callable[..., LeanServed]]:
         served.stop()
 
 
-def _raw(url: str, data: bytes, *, until_closed: bool = False, timeout: float = 5) -> bytes:
-    """Send raw bytes to the listener; read until the peer closes or `timeout` of silence."""
+def _raw(
+    url: str,
+    data: bytes,
+    *,
+    until_closed: bool = False,
+    until_seen: bytes = b"",
+    timeout: float = 5,
+) -> bytes:
+    """Send raw bytes to the listener; read until the peer closes or `timeout` of silence, or
+    (unless `until_closed`) two answers have begun and `until_seen` has arrived."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(data)
@@ -67,7 +78,8 @@ def _raw(url: str, data: bytes, *, until_closed: bool = False, timeout: float = 
                 if not piece:
                     break
                 received += piece
-                if not until_closed and received.count(b"HTTP/1.1 200") >= 2:
+                two = received.count(b"HTTP/1.1 200") >= 2
+                if not until_closed and two and until_seen in received:
                     break
         except TimeoutError:
             assert not until_closed, f"the listener kept the connection open: {received!r}"
@@ -107,7 +119,8 @@ def test_pipelined_requests_are_answered_in_order(shared_backends, lean) -> None
     served = lean(route("m", shared_backends[0].url))
     first = json.dumps({"model": "m", "prompt": "first"}).encode()
     second = json.dumps({"model": "m", "prompt": "second"}).encode()
-    answer = _raw(served.url, _post("/v1/completions", first) + _post("/v1/completions", second))
+    both = _post("/v1/completions", first) + _post("/v1/completions", second)
+    answer = _raw(served.url, both, until_seen=b'"second"')
     assert answer.count(b"HTTP/1.1 200 OK") == 2, answer
     assert answer.index(b'"first"') < answer.index(b'"second"'), answer
 
@@ -240,3 +253,28 @@ def test_the_answer_loses_hop_by_hop_headers_and_those_connection_names(lean) ->
         plain.sock.close()
     finally:
         upstream.sock.close()
+
+
+def test_silent_connections_are_closed_but_answers_in_progress_are_not(
+    openai_backend, lean
+) -> None:
+    """An idle keep-alive connection, and a client that stops in the middle of its request,
+    are closed after the idle time; a stream slower than that is not cut."""
+    backend = openai_backend("m", chunk_delay=0.3)
+    served = lean(route("m", backend.url), idle=0.6)
+    host, port = served.url.removeprefix("http://").split(":")
+    idle = socket.create_connection((host, int(port)), timeout=5)
+    idle.sendall(_post("/v1/completions", json.dumps({"model": "m", "prompt": "x"}).encode()))
+    assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+    stalled = socket.create_connection((host, int(port)), timeout=5)
+    stalled.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+    started = time.monotonic()
+    # A stream whose chunks come 0.3 s apart for about 1.5 s: longer than the idle time.
+    body = {"model": "m", "prompt": "one two three four five", "stream": True}
+    with httpx.stream("POST", served.url + "/v1/completions", json=body, timeout=10) as streamed:
+        events = [line for line in streamed.iter_lines() if line.startswith("data:")]
+    assert events[-1] == "data: [DONE]" and len(events) >= 5
+    for sock in (idle, stalled):
+        assert sock.recv(65536) == b"", "the silent connection was closed"
+        sock.close()
+    assert time.monotonic() - started < 5

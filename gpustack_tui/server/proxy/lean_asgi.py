@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message
 
 if TYPE_CHECKING:
-    from gpustack_tui.server.proxy.lean_server import ClientConnection, Incoming
+    from gpustack_tui.server.proxy.lean_request import Incoming
+    from gpustack_tui.server.proxy.lean_server import ClientConnection
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,8 @@ from gpustack_tui.server.proxy.router import (
 from gpustack_tui.server.proxy.routing import ModelRoute, RouteTable
 
 if TYPE_CHECKING:
-    from gpustack_tui.server.proxy.lean_server import ClientConnection, Incoming
+    from gpustack_tui.server.proxy.lean_request import Incoming
+    from gpustack_tui.server.proxy.lean_server import ClientConnection
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,8 @@ from gpustack_tui.server.proxy.lean_upstream import RawHeaders, UpstreamConnecti
 from gpustack_tui.server.usage import tokens_from_body
 
 if TYPE_CHECKING:
-    from gpustack_tui.server.proxy.lean_server import ClientConnection, Incoming
+    from gpustack_tui.server.proxy.lean_request import Incoming
+    from gpustack_tui.server.proxy.lean_server import ClientConnection
     from gpustack_tui.server.proxy.router import UsageRecorder
 
 logger = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import time
 from collections import deque
 from typing import Any, Protocol
 
@@ -22,11 +23,16 @@ import httptools
 from starlette.types import ASGIApp
 
 from gpustack_tui.server.proxy.lean_asgi import AsgiExchange, status_line, stock_headers
+from gpustack_tui.server.proxy.lean_request import Incoming
 from gpustack_tui.server.proxy.lean_upstream import UpstreamConnection
 from gpustack_tui.server.proxy.router import ALIASES, OPENAI_PATHS, PROXY_PREFIX
 
 logger = logging.getLogger(__name__)
 
+IDLE_SECONDS = 75.0
+"""A connection that sends nothing for this long while no answer is being sent is closed (idle
+keep-alive connections, and clients that stall in the middle of a request), as nginx does."""
+SWEEP_SECONDS = 5.0
 LEAN_BODY_LIMIT = 16 * 1024 * 1024
 """A body up to this size is read whole on the lean path; a larger one streams through ASGI."""
 LEAN_METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
@@ -55,49 +61,6 @@ class Handler(Protocol):
         ...
 
 
-class Incoming:
-    """One request as parsed: target, headers (names lower-case), body."""
-
-    __slots__ = (
-        "api_key",
-        "asgi",
-        "authorization",
-        "body",
-        "complete",
-        "headers",
-        "http_version",
-        "keep_alive",
-        "lean",
-        "method",
-        "openai",
-        "path",
-        "query",
-        "url",
-    )
-
-    def __init__(self) -> None:
-        self.url = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
-        self.method = b""
-        self.path = b""
-        self.query = b""
-        self.http_version = "1.1"
-        self.keep_alive = True
-        self.lean = self.openai = self.complete = False
-        self.asgi: AsgiExchange | None = None
-        self.authorization: bytes | None = None
-        self.api_key: bytes | None = None
-        """The first `Authorization` / `X-API-Key` values (noted on the lean path only)."""
-
-    def header(self, name: bytes) -> bytes | None:
-        """The first value of header `name` (lower-case), or None."""
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
-
-
 class ClientConnection(asyncio.Protocol):
     """One client connection; answers its requests in order, one at a time."""
 
@@ -116,6 +79,8 @@ class ClientConnection(asyncio.Protocol):
         """Whether a request is being answered (close() waits for it)."""
         self.closing = False
         """The server is stopping: close once the request being answered is done."""
+        self.active_at = time.monotonic()
+        """When the client last sent something or its last answer was done."""
         self._current: Incoming | None = None
         self._pending: deque[Incoming] = deque()
 
@@ -160,6 +125,7 @@ class ClientConnection(asyncio.Protocol):
         self.upstream = None
         self.busy = False
         self._current = None
+        self.active_at = time.monotonic()
         if close or self.closing or not request.keep_alive or self.lost:
             if self.transport is not None:
                 self.transport.close()
@@ -182,8 +148,10 @@ class ClientConnection(asyncio.Protocol):
         sock = transport.get_extra_info("sockname")
         self.server_addr = (sock[0], sock[1]) if isinstance(sock, tuple) else None
         self.service.connections.add(self)
+        self.service.watch_idle()
 
     def data_received(self, data: bytes) -> None:
+        self.active_at = time.monotonic()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -313,13 +281,34 @@ class ClientConnection(asyncio.Protocol):
 class LeanService:
     """What the connections share: the lean handler, the ASGI app for the rest, open work."""
 
-    def __init__(self, handler: Handler, app: ASGIApp, *, tls: bool = False) -> None:
+    def __init__(
+        self, handler: Handler, app: ASGIApp, *, tls: bool = False, idle: float = IDLE_SECONDS
+    ) -> None:
         self.handler = handler
         self.app = app
         self.scheme = "https" if tls else "http"
         self.scheme_bytes = self.scheme.encode()
+        self.idle = idle
         self.connections: set[Any] = set()
         self._tasks: set[Any] = set()
+        self._sweep: asyncio.TimerHandle | None = None
+
+    def watch_idle(self) -> None:
+        """Look for idle connections every few seconds while there are any (one timer for
+        all of them: nothing per request)."""
+        if self._sweep is None:
+            every = min(SWEEP_SECONDS, self.idle / 3)
+            self._sweep = asyncio.get_running_loop().call_later(every, self._close_idle)
+
+    def _close_idle(self) -> None:
+        self._sweep = None
+        now = time.monotonic()
+        for conn in list(self.connections):
+            idle = not conn.busy and now - conn.active_at > self.idle
+            if idle and conn.transport is not None and not conn.lost:
+                conn.transport.close()
+        if self.connections:
+            self.watch_idle()
 
     def share_state(self, connections: set[Any], tasks: set[Any]) -> None:
         """Count connections and request tasks in these sets (uvicorn's server state)."""
@@ -353,6 +342,9 @@ class LeanService:
                 conn.transport.abort()
         for task in list(self._tasks):
             task.cancel()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
 
 
 async def serve_lean(
