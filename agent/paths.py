@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 from typing import Iterator, List
@@ -32,6 +33,11 @@ WORKLOAD_ENV = "GPUSTACK_AGENT_WORKLOAD"
 def agent_home() -> str:
     """The absolute path of the agent's folder (not created here)."""
     return os.path.abspath(os.path.expanduser(os.environ.get(HOME_ENV) or DEFAULT_HOME))
+
+
+def home_id() -> str:
+    """A short stable id of this agent's folder, told to the containers it starts."""
+    return hashlib.sha256(agent_home().encode("utf-8")).hexdigest()[:16]
 
 
 def workloads_root() -> str:

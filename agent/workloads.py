@@ -148,8 +148,8 @@ def _engines_in_use(workloads: List[Workload]) -> List[str]:
 
 
 def list_workloads(params: Dict[str, Any]) -> Dict[str, Any]:
-    """`list`: every workload the home knows, running or exited, and every labelled container
-    of the worker's engines (re-adopted even when its folder is gone)."""
+    """`list`: every workload the home knows, running or exited, and every container of the
+    worker's engines this home started (re-adopted even when its folder is gone)."""
     workloads = [w for w in (Workload(name) for name in workload_names()) if w.exists()]
     entries: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for engine in _engines_in_use(workloads):
@@ -169,7 +169,7 @@ def list_workloads(params: Dict[str, Any]) -> Dict[str, Any]:
             instances.append(_describe_found(workload, entries.get(engine, {})))
     for engine, found in entries.items():
         for name, entry in sorted(found.items()):
-            if name not in known:
+            if name not in known and container.of_this_home(entry):
                 described = container.describe(entry)
                 described.update(
                     name=name, port=None, started_at=None, runtime=engine, adopted=True

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 WORKLOAD_LABEL = "gpustack.workload"
+HOME_LABEL = "gpustack.agent-home"
+"""Which agent home started a container: agents of several homes on one engine (several
+`local:NAME` workers on one host) each adopt only their own containers."""
 ASCEND_CONTROL_DEVICES = ("/dev/davinci_manager", "/dev/devmm_svm", "/dev/hisi_hdc")
 AMD_DEVICES = ("/dev/kfd", "/dev/dri")
 ENGINE_LOG_MAX = "100m"
@@ -85,11 +88,13 @@ def run_argv(
     shm_size: Optional[int] = None,
     mounts: Sequence[Dict[str, Any]] = (),
     workdir: Optional[str] = None,
+    home: Optional[str] = None,
 ) -> Tuple[List[str], Dict[str, str]]:
     """(`<engine> run -d ...` argv, env the engine must be given) for one workload.
 
-    The container is named after the workload and labelled `gpustack.workload=<name>` so an
-    agent finds it again; host networking; no `--rm`, so its exit code outlives it.
+    The container is named after the workload and labelled `gpustack.workload=<name>` (and
+    `gpustack.agent-home=<home>` when given) so that its agent finds it again; host
+    networking; no `--rm`, so its exit code outlives it.
     """
     gpu_args, gpu_env = container_gpu_args(engine, gpus)
     argv = [engine, "run", "--detach", "--name", name, "--network", "host"]
@@ -98,6 +103,8 @@ def run_argv(
     argv += ["--log-opt", f"max-size={ENGINE_LOG_MAX}"]  # our copy is the workload's log
     all_labels = dict(labels or {})
     all_labels[WORKLOAD_LABEL] = name
+    if home is not None:
+        all_labels[HOME_LABEL] = home
     for key in sorted(all_labels):
         argv += ["--label", f"{key}={all_labels[key]}"]
     argv += gpu_args

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from agent import files, procs
 from agent.errors import INTERNAL, START_FAILED, AgentError
-from agent.paths import LOG_FILE, PORT_FILE, WORKLOAD_ENV
+from agent.paths import LOG_FILE, PORT_FILE, WORKLOAD_ENV, home_id
 from agent.runtimes import argv as argvs
 from agent.runtimes.process import Workload
 
@@ -85,6 +85,16 @@ def labelled_names(engine: str) -> List[str]:
     return sorted(line.strip() for line in call(argvs.list_argv(engine)).splitlines() if line)
 
 
+_OWN_LABELS = (argvs.WORKLOAD_LABEL, argvs.HOME_LABEL)
+
+
+def of_this_home(entry: Dict[str, Any]) -> bool:
+    """Whether this agent's home started the container of an inspect entry (one that carries
+    no home label predates the label, and is taken as ours)."""
+    labels = (entry.get("Config") or {}).get("Labels") or {}
+    return labels.get(argvs.HOME_LABEL) in (None, home_id())
+
+
 def describe(entry: Dict[str, Any]) -> Dict[str, Any]:
     """(state, exit_code, pid, labels) of an inspect entry, as the protocol's Workload has them.
 
@@ -100,7 +110,7 @@ def describe(entry: Dict[str, Any]) -> Dict[str, Any]:
         "state": "running" if running else "exited",
         "exit_code": None if running or not isinstance(code, int) else code,
         "pid": pid if isinstance(pid, int) and pid > 0 else None,
-        "labels": {k: v for k, v in labels.items() if k != argvs.WORKLOAD_LABEL},
+        "labels": {k: v for k, v in labels.items() if k not in _OWN_LABELS},
     }
 
 
@@ -163,6 +173,7 @@ class Container:
             shm_size=spec.get("shm_size"),
             mounts=spec.get("mounts") or [],
             workdir=spec.get("cwd"),
+            home=home_id(),
         )
         env.update(gpu_env)
         self.follower.stop(0)  # a follower of an earlier run, if any

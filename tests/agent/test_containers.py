@@ -248,3 +248,27 @@ def test_a_killed_log_follower_is_restarted_by_start(
     numbers = [int(line.split()[1]) for line in log_text(agent, name).splitlines()]
     assert numbers[:3] == [1, 2, 3]  # the same log, continued
     assert numbers[-1] > numbers[0]
+
+
+def test_agents_of_two_homes_on_one_engine_list_only_their_own(
+    start_podman_agent: Callable[[], AgentProcess], podman_vars: dict[str, str], tmp_path: Path
+) -> None:
+    """Two `local:NAME` workers on one host share podman: each lists (and so the server reaps
+    through it) only the containers its own home started."""
+    mine = start_podman_agent()
+    mine.call("start", name="c-mine", image=IMAGE, argv=["sh", "-c", TRAPPER])
+    other = AgentProcess(tmp_path / "other-home", dict(podman_vars))
+    try:
+        other.call("start", name="c-theirs", image=IMAGE, argv=["sh", "-c", TRAPPER])
+        listed = {w["name"]: w for w in mine.call("list")["instances"]}
+        assert "c-mine" in listed and "c-theirs" not in listed
+        assert "gpustack.agent-home" not in listed["c-mine"]["labels"]
+        assert {w["name"] for w in other.call("list")["instances"]} == {"c-theirs"}
+        (entry,) = containers(podman_vars, "c-theirs")
+        assert (
+            entry["Labels"]["gpustack.agent-home"]
+            != (containers(podman_vars, "c-mine")[0]["Labels"]["gpustack.agent-home"])
+        )
+    finally:
+        other.call("remove", name="c-theirs", grace_seconds=0)
+        other.close()
