@@ -265,7 +265,7 @@ def test_silent_connections_are_closed_but_answers_in_progress_are_not(
     host, port = served.url.removeprefix("http://").split(":")
     idle = socket.create_connection((host, int(port)), timeout=5)
     idle.sendall(_post("/v1/completions", json.dumps({"model": "m", "prompt": "x"}).encode()))
-    assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+    assert idle.recv(65536).startswith(b"HTTP/1.1 200")  # its body may follow in a moment
     stalled = socket.create_connection((host, int(port)), timeout=5)
     stalled.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
     started = time.monotonic()
@@ -275,6 +275,7 @@ def test_silent_connections_are_closed_but_answers_in_progress_are_not(
         events = [line for line in streamed.iter_lines() if line.startswith("data:")]
     assert events[-1] == "data: [DONE]" and len(events) >= 5
     for sock in (idle, stalled):
-        assert sock.recv(65536) == b"", "the silent connection was closed"
+        while sock.recv(65536):  # what is left of an answer, then the end (or TimeoutError)
+            pass
         sock.close()
     assert time.monotonic() - started < 5

@@ -132,7 +132,9 @@ def test_main_port_is_the_lean_listener_and_stops_within_its_grace(tmp_path: Pat
         assert server.process.wait(timeout=GRACEFUL_STOP_SECONDS + 10) in (0, -15)
         took = time.monotonic() - started
         assert took < GRACEFUL_STOP_SECONDS + 5, f"the stop took {took:.1f} s"
-        assert idle.recv(4096) == b"", "the idle keep-alive connection was closed"
+        idle.settimeout(5)
+        while idle.recv(4096):  # what is left of the answer, then the end (or TimeoutError)
+            pass
         idle.close()
         hanging.close()
     finally:
