@@ -1,15 +1,20 @@
 """Ports for workloads: free on the machine, and reserved per workload name.
 
 A reservation is the `port` file in the workload's folder, so an agent started later still
-honours it, and `remove` (which deletes the folder) drops it.
+honours it, and `remove` (which deletes the folder) drops it. Agents of other homes on the same
+machine (several `local:NAME` workers) see it too: each reservation is also noted in a folder
+every agent of the user shares (`~/.cache/gpustack-agent-ports/<port>`, holding the workload
+folder's path); a note whose folder no longer holds that port is stale and is dropped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import socket
-from typing import Any, Dict, Set, Tuple
+from typing import Any, Dict, Iterator, Optional, Set, Tuple
 
 from agent import files
 from agent.errors import INTERNAL, AgentError
@@ -18,6 +23,8 @@ from agent.paths import PORT_FILE, home_lock, workload_dir, workload_names, work
 
 RANGE_ENV = "GPUSTACK_AGENT_PORT_RANGE"
 DEFAULT_RANGE = "40000-40999"
+SHARED_ENV = "GPUSTACK_AGENT_PORTS_DIR"
+DEFAULT_SHARED = "~/.cache/gpustack-agent-ports"
 
 
 def port_range() -> Tuple[int, int]:
@@ -82,19 +89,71 @@ def reserved_ports() -> Dict[int, str]:
     return reserved
 
 
+def shared_dir() -> Optional[str]:
+    """The folder of reservations every agent of this user shares; None when it cannot be
+    made or is not this user's own (then only this home's reservations count)."""
+    path = os.path.abspath(os.path.expanduser(os.environ.get(SHARED_ENV) or DEFAULT_SHARED))
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.stat(path)
+    except OSError:
+        return None
+    return path if info.st_uid == os.getuid() else None
+
+
+@contextlib.contextmanager
+def _shared_lock(folder: Optional[str]) -> Iterator[None]:
+    if folder is None:
+        yield
+        return
+    fd = os.open(os.path.join(folder, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def shared_reservations(folder: Optional[str]) -> Set[int]:
+    """The ports other homes' live workloads reserved (stale notes are deleted)."""
+    taken: Set[int] = set()
+    if folder is None:
+        return taken
+    for entry in os.listdir(folder):
+        if not entry.isdigit():
+            continue
+        note = os.path.join(folder, entry)
+        try:
+            with open(note, encoding="utf-8") as handle:
+                owner = handle.read().strip()
+        except OSError:
+            continue
+        if files.read_int(os.path.join(owner, PORT_FILE)) == int(entry):
+            taken.add(int(entry))
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(note)  # its workload was removed, or reserved another port
+    return taken
+
+
 def allocate(params: Dict[str, Any]) -> Dict[str, Any]:
     """`allocate_port`: the workload's reserved port, or a newly reserved free one."""
     folder = workload_dir(get_str(params, "name"))
     low, high = port_range()
-    with home_lock():
+    shared = shared_dir()
+    with home_lock(), _shared_lock(shared):
         port_file = os.path.join(folder, PORT_FILE)
         current = files.read_int(port_file)
         if current is not None and low <= current <= high:
+            if shared is not None and not os.path.exists(os.path.join(shared, str(current))):
+                files.write_text_atomic(os.path.join(shared, str(current)), folder)  # older
             return {"port": current}
-        taken: Set[int] = set(reserved_ports())
+        taken: Set[int] = set(reserved_ports()) | shared_reservations(shared)
         for port in range(low, high + 1):
             if port not in taken and not is_bound(port):
                 os.makedirs(folder, exist_ok=True)
                 files.write_text_atomic(port_file, str(port))
+                if shared is not None:
+                    files.write_text_atomic(os.path.join(shared, str(port)), folder)
                 return {"port": port}
     raise AgentError(INTERNAL, f"no free port left in {low}-{high}")

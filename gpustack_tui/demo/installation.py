@@ -229,8 +229,7 @@ def _populate(demo: Demo, say: Callable[[str], None]) -> None:
         demo.activity = Activity(demo.data_dir, figures.list_instances, on_stop=figures.close)
         model = write_model(demo.data_dir)
         for spec in demo_specs(model):
-            # One at a time: agents of different homes do not see each other's port
-            # reservations, so two starting at once could pick the same port.
+            # One at a time, so that the demo says which one it waits for.
             say(f"deploying {spec.name} and waiting for it to run…")
             client.create_deployment(spec)
             demo.deployments.append(spec.name)

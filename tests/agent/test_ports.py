@@ -60,3 +60,34 @@ def test_allocate_port_when_the_range_is_full(
     with pytest.raises(AgentCallError) as caught:
         broken.call("allocate_port", name="a")
     assert "GPUSTACK_AGENT_PORT_RANGE" in caught.value.message
+
+
+def test_agents_of_two_homes_on_one_machine_never_reserve_one_port_twice(
+    held_port: int, tmp_path
+) -> None:
+    """Several `local:NAME` workers on one host: a port one home reserved (its workload not
+    listening yet) is not handed out by the other; once the workload is removed it is free."""
+    env = {
+        "GPUSTACK_AGENT_PORT_RANGE": f"{held_port + 1}-{held_port + 2}",
+        "GPUSTACK_AGENT_PORTS_DIR": str(tmp_path / "shared"),
+    }
+    first = AgentProcess(tmp_path / "home-1", env)
+    second = AgentProcess(tmp_path / "home-2", env)
+    try:
+        one = first.call("allocate_port", name="a")["port"]
+        two = second.call("allocate_port", name="b")["port"]
+        assert {one, two} == {held_port + 1, held_port + 2}
+        with pytest.raises(AgentCallError) as full:
+            second.call("allocate_port", name="c")  # both reserved, neither bound
+        assert "no free port" in full.value.message
+        first.call("remove", name="a")
+        assert second.call("allocate_port", name="c")["port"] == one
+        # The shared note names the workload folder; once that folder is gone (removed, or a
+        # wiped home) the note is stale: dropped, not honoured.
+        note = tmp_path / "shared" / str(two)
+        assert note.read_text() == str(tmp_path / "home-2" / "workloads" / "b")
+        second.call("remove", name="b")
+        assert first.call("allocate_port", name="d")["port"] == two
+    finally:
+        first.close()
+        second.close()
