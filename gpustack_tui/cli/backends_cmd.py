@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.cli.common import EXIT_USAGE, AppContext, CliError, clean, invalid_spec, pass_app
-from gpustack_tui.cli.files_cmd import load_documents
+from gpustack_tui.cli.files_cmd import parse_documents
 from gpustack_tui.cli.output import echo_json, echo_lines, render_table
 from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.env import parse_env_items
@@ -83,23 +83,7 @@ def list_backends(app: AppContext, as_json: bool) -> None:
 
 def parse_backends(text: str, source: str) -> list[CustomBackend]:
     """Every document of a YAML/JSON file as a CustomBackend; CliError (exit 2) naming fields."""
-    documents = load_documents(text, source)
-    if not documents:
-        raise CliError(f"{source} holds no backend", EXIT_USAGE)
-    found = []
-    for number, document in enumerate(documents, start=1):
-        where = source if len(documents) == 1 else f"{source} (document {number})"
-        if not isinstance(document, dict):
-            raise CliError(
-                f"{where} must be a mapping with name, command, ... "
-                f"(got {type(document).__name__})",
-                EXIT_USAGE,
-            )
-        try:
-            found.append(CustomBackend.model_validate(document))
-        except ValidationError as exc:
-            raise invalid_spec(exc, where) from None
-    return found
+    return parse_documents(text, source, CustomBackend, "backend", "name, command")
 
 
 def _version_items(items: tuple[str, ...]) -> list[dict[str, str]]:

@@ -8,11 +8,11 @@ A file may hold several YAML documents (`---`); every one is validated before an
 from __future__ import annotations
 
 import json
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gpustack_tui.cli.common import (
     EXIT_USAGE,
@@ -26,6 +26,8 @@ from gpustack_tui.cli.output import echo_json, echo_lines, render_table
 from gpustack_tui.client import ApiError
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.units import format_bytes
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def load_documents(text: str, source: str) -> list[Any]:
@@ -44,23 +46,32 @@ def load_documents(text: str, source: str) -> list[Any]:
         raise CliError(f"{source} is not valid YAML or JSON:", EXIT_USAGE, lines) from None
 
 
-def parse_specs(text: str, source: str) -> list[DeploymentSpec]:
-    """Validate every document as a DeploymentSpec; raises CliError (exit 2) with field paths."""
+def parse_documents(
+    text: str, source: str, model: type[Model], what: str, fields: str
+) -> list[Model]:
+    """Every document of a YAML/JSON file validated as `model` (`what` names one, `fields` the
+    first keys of its mapping); raises CliError (exit 2) naming the document and field paths."""
     documents = load_documents(text, source)
     if not documents:
-        raise CliError(f"{source} holds no deployment", EXIT_USAGE)
-    specs = []
+        raise CliError(f"{source} holds no {what}", EXIT_USAGE)
+    found = []
     for number, document in enumerate(documents, start=1):
         where = source if len(documents) == 1 else f"{source} (document {number})"
         if not isinstance(document, dict):
             raise CliError(
-                f"{where} must be a mapping with name, source, ... (got {type(document).__name__})",
+                f"{where} must be a mapping with {fields}, ... (got {type(document).__name__})",
                 EXIT_USAGE,
             )
         try:
-            specs.append(DeploymentSpec.model_validate(document))
+            found.append(model.model_validate(document))
         except ValidationError as exc:
             raise invalid_spec(exc, where) from None
+    return found
+
+
+def parse_specs(text: str, source: str) -> list[DeploymentSpec]:
+    """Validate every document as a DeploymentSpec; raises CliError (exit 2) with field paths."""
+    specs = parse_documents(text, source, DeploymentSpec, "deployment", "name, source")
     names = [spec.name for spec in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
