@@ -243,15 +243,6 @@ class ApiKeysScreen(ServerScreen):
         key = self.table.cursor_key
         return self.keys_by_name.get(key.removeprefix("key:")) if key else None
 
-    def action_refresh(self) -> None:
-        """Fetch now."""
-        self.status.show("refreshing…")
-        self.refresh_now()
-
-    def action_back(self) -> None:
-        """Back to the deployments."""
-        self.dismiss(None)
-
     def action_usage(self) -> None:
         """Requests, errors, latency and tokens per deployment and per key."""
         self.app.push_screen(UsageScreen())

@@ -288,15 +288,6 @@ class BackendsScreen(ServerScreen):
         event.stop()
         self.show_detail()
 
-    def action_refresh(self) -> None:
-        """Fetch now."""
-        self.status.show("refreshing…")
-        self.refresh_now()
-
-    def action_back(self) -> None:
-        """Back to the deployments."""
-        self.dismiss(None)
-
     def action_add(self) -> None:
         """Ask for the new backend, then add it."""
 

@@ -129,6 +129,15 @@ class ServerScreen(ClientScreen):
             self._timer.stop()
             self._timer = None
 
+    def action_refresh(self) -> None:
+        """Fetch now (the views' `r`)."""
+        self.status.show("refreshing…")
+        self.refresh_now()
+
+    def action_back(self) -> None:
+        """Back to the view underneath (the views' escape)."""
+        self.dismiss(None)
+
     def refresh_now(self) -> None:
         """Fetch at once (a fetch already under way is superseded)."""
         self._stop_timer()

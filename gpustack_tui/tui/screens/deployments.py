@@ -193,11 +193,6 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def action_refresh(self) -> None:
-        """Fetch now."""
-        self.status.show("refreshing…")
-        self.refresh_now()
-
     def action_new(self) -> None:
         """Open the deploy form."""
         self.app.push_screen(DeployFormScreen(), self._deployed)

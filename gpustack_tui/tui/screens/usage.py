@@ -100,12 +100,3 @@ class UsageScreen(ServerScreen):
         self.query_one(TitleBar).set_view(f"Usage[{len(deployments)}]")
         if not deployments and not self.failing and not self.status.message:
             self.status.show("no inference requests since the server started")
-
-    def action_refresh(self) -> None:
-        """Fetch now."""
-        self.status.show("refreshing…")
-        self.refresh_now()
-
-    def action_back(self) -> None:
-        """Back."""
-        self.dismiss(None)

@@ -165,15 +165,6 @@ class WorkersScreen(ServerScreen):
 
     # -- actions ----------------------------------------------------------------------------
 
-    def action_refresh(self) -> None:
-        """Fetch now."""
-        self.status.show("refreshing…")
-        self.refresh_now()
-
-    def action_back(self) -> None:
-        """Back to the deployments."""
-        self.dismiss(None)
-
     def action_add(self, initial: AddWorkerRequest | None = None, error: str = "") -> None:
         """Ask for the worker's SSH destination, then connect to it."""
         self.app.push_screen(AddWorkerModal(initial, error), self._add)
