@@ -11,29 +11,19 @@ from dataclasses import dataclass
 
 from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.domain.views import DeploymentView
+from gpustack_tui.tui.presentation import STATE_SEVERITY
 
 SORTS = ("name", "state", "age", "replicas")
 """The orders `o` cycles through, first is the default."""
 
-_SEVERITY = [
-    InstanceState.ERROR,
-    InstanceState.UNREACHABLE,
-    InstanceState.PENDING,
-    InstanceState.ANALYZING,
-    InstanceState.SCHEDULED,
-    InstanceState.DOWNLOADING,
-    InstanceState.STARTING,
-    InstanceState.RUNNING,
-]
-
 
 def severity(view: DeploymentView) -> int:
-    """0 for the worst (an instance in error) up to len(_SEVERITY) for all running or none."""
-    ranks = [_SEVERITY.index(i.state) for i in view.instances]
-    worst = min(ranks, default=len(_SEVERITY))
-    if worst >= _SEVERITY.index(InstanceState.RUNNING) and view.running < view.spec.replicas:
+    """0 for the worst (an instance in error) up to len(STATE_SEVERITY) for all running or none."""
+    ranks = [STATE_SEVERITY.index(i.state) for i in view.instances]
+    worst = min(ranks, default=len(STATE_SEVERITY))
+    if worst >= STATE_SEVERITY.index(InstanceState.RUNNING) and view.running < view.spec.replicas:
         # Short of replicas is worse than all running, better than anything failing.
-        return _SEVERITY.index(InstanceState.STARTING)
+        return STATE_SEVERITY.index(InstanceState.STARTING)
     return worst
 
 

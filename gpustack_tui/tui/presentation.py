@@ -112,7 +112,7 @@ def instance_state(instance: Instance) -> Text:
     return state_text(INSTANCE_LOOK[instance.state], instance.state.value)
 
 
-_SEVERITY = [
+STATE_SEVERITY = [
     InstanceState.ERROR,
     InstanceState.UNREACHABLE,
     InstanceState.PENDING,
@@ -122,6 +122,7 @@ _SEVERITY = [
     InstanceState.STARTING,
     InstanceState.RUNNING,
 ]
+"""Instance states, the worst first: a deployment shows (and sorts by) its worst instance."""
 
 
 def deployment_state(view: DeploymentView) -> Text:
@@ -135,7 +136,7 @@ def deployment_state(view: DeploymentView) -> Text:
         return state_text(STOPPED, "stopped")
     if not view.instances:
         return state_text(IN_PROGRESS, "pending")
-    worst = min(view.instances, key=lambda i: _SEVERITY.index(i.state)).state
+    worst = min(view.instances, key=lambda i: STATE_SEVERITY.index(i.state)).state
     if worst is InstanceState.RUNNING and view.running < view.spec.replicas:
         return state_text(IN_PROGRESS, "scaling")
     return state_text(INSTANCE_LOOK[worst], worst.value)
