@@ -14,6 +14,7 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
@@ -117,31 +118,29 @@ class KeyRing:
 
     def authenticate(self, key: str | None) -> Grant:
         """The grant of a presented key; ProxyError 401 when it is missing or not valid."""
-        entries = self._snapshot()
-        if entries is self._valid_for and key is not None:
-            entry = self._valid.get(key)
-            if entry is not None and entry.expires > (now := time.time()):
-                self._note_use(entry.info.id, now)
-                return entry.grant
-        entry = self._check(entries, key)
-        self._remember(entries, key, entry)
-        return entry.grant
+        return self._grant(key, lambda: key)
 
     def authenticate_headers(self, authorization: bytes | None, api_key: bytes | None) -> Grant:
         """`authenticate` of the key in raw `Authorization` / `X-API-Key` values (the lean
         listener): header bytes already seen on a valid request cost one dict lookup."""
+        return self._grant(
+            (authorization, api_key),
+            lambda: presented_key(
+                authorization.decode("latin-1") if authorization is not None else None,
+                api_key.decode("latin-1") if api_key is not None else None,
+            ),
+        )
+
+    def _grant(self, seen: object, key_of: Callable[[], str | None]) -> Grant:
+        """The grant remembered for `seen` while the key table is unchanged and the key not
+        expired; else the check of the key `key_of()` gives, remembered when it passes."""
         entries = self._snapshot()
-        seen = (authorization, api_key)
         if entries is self._valid_for:
             entry = self._valid.get(seen)
             if entry is not None and entry.expires > (now := time.time()):
                 self._note_use(entry.info.id, now)
                 return entry.grant
-        key = presented_key(
-            authorization.decode("latin-1") if authorization is not None else None,
-            api_key.decode("latin-1") if api_key is not None else None,
-        )
-        entry = self._check(entries, key)
+        entry = self._check(entries, key_of())
         self._remember(entries, seen, entry)
         return entry.grant
 
