@@ -148,14 +148,21 @@ class Attempt:
         """The instance's status and headers: the client's, less hop-by-hop."""
         self._headed = True
         self.status = status
-        lines = [status_line(status), stock_headers()]
+        head = self._head_lines(headers)
+        if head is None:  # rare: a Connection header, which may name more hop-by-hop headers
+            head = self._head_lines(downstream_response_headers(headers, lowered=True))
+            assert head is not None  # that list holds no Connection header any more
+        self._end_head(*head)
+
+    def _head_lines(self, headers: RawHeaders) -> tuple[list[bytes], bool] | None:
+        """The head's lines and whether it has a length; None at a Connection header."""
+        lines = [status_line(self.status), stock_headers()]
         length = False
         for name, value in headers:
             if name in _NOTED:
                 if name in RESPONSE_DROPPED:
-                    if name == b"connection":  # rare: it may name more hop-by-hop headers
-                        self._head_listed(lines[:2], headers)  # start again
-                        return
+                    if name == b"connection":
+                        return None
                     continue
                 if name == b"content-length":
                     length = True
@@ -165,18 +172,7 @@ class Attempt:
                         self.sse or value.startswith(b"application/json")
                     )
             lines.append(name + b": " + value + b"\r\n")
-        self._end_head(lines, length)
-
-    def _head_listed(self, lines: list[bytes], headers: RawHeaders) -> None:
-        length = False
-        for name, value in downstream_response_headers(headers, lowered=True):
-            lines.append(name + b": " + value + b"\r\n")
-            if name == b"content-length":
-                length = True
-            elif name == b"content-type":
-                self.sse = value.startswith(b"text/event-stream")
-                self.capture = self.capture and (self.sse or value.startswith(b"application/json"))
-        self._end_head(lines, length)
+        return lines, length
 
     def _end_head(self, lines: list[bytes], length: bool) -> None:
         if not length and self.status not in (204, 304):
