@@ -78,7 +78,14 @@ def home_lock() -> Iterator[None]:
     server reconnects) must not start the same workload twice or hand out one port twice."""
     home = agent_home()
     os.makedirs(home, exist_ok=True)
-    fd = os.open(os.path.join(home, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    with file_lock(os.path.join(home, "lock")):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(path: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file `path` (made if missing) while the block runs."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import socket
-from typing import Any, Dict, Iterator, Optional, Set, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from agent import files
 from agent.errors import INTERNAL, AgentError
 from agent.params import get_str
-from agent.paths import PORT_FILE, home_lock, workload_dir, workload_names, workloads_root
+from agent.paths import (
+    PORT_FILE,
+    file_lock,
+    home_lock,
+    workload_dir,
+    workload_names,
+    workloads_root,
+)
 
 RANGE_ENV = "GPUSTACK_AGENT_PORT_RANGE"
 DEFAULT_RANGE = "40000-40999"
@@ -101,19 +107,6 @@ def shared_dir() -> Optional[str]:
     return path if info.st_uid == os.getuid() else None
 
 
-@contextlib.contextmanager
-def _shared_lock(folder: Optional[str]) -> Iterator[None]:
-    if folder is None:
-        yield
-        return
-    fd = os.open(os.path.join(folder, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def shared_reservations(folder: Optional[str]) -> Set[int]:
     """The ports other homes' live workloads reserved (stale notes are deleted)."""
     taken: Set[int] = set()
@@ -141,7 +134,8 @@ def allocate(params: Dict[str, Any]) -> Dict[str, Any]:
     folder = workload_dir(get_str(params, "name"))
     low, high = port_range()
     shared = shared_dir()
-    with home_lock(), _shared_lock(shared):
+    shared_lock = file_lock(os.path.join(shared, "lock")) if shared else contextlib.nullcontext()
+    with home_lock(), shared_lock:
         port_file = os.path.join(folder, PORT_FILE)
         current = files.read_int(port_file)
         if current is not None and low <= current <= high:
