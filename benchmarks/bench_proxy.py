@@ -196,11 +196,11 @@ def serve_proxy(
     from fastapi import FastAPI
 
     from gpustack_tui.domain.api_key import ApiKeyCreate
-    from gpustack_tui.server.keys import KeyRing
+    from gpustack_tui.server.access.keys import KeyRing
     from gpustack_tui.server.proxy import ModelRoute, build_inference_router
     from gpustack_tui.server.proxy.fast_path import FastPath
-    from gpustack_tui.server.store import Store
-    from gpustack_tui.server.usage import UsageBook
+    from gpustack_tui.server.proxy.usage import UsageBook
+    from gpustack_tui.server.state.store import Store
 
     class Table:
         routes_ = {"bench": ModelRoute("bench", False, (upstream,))}

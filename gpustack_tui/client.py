@@ -15,10 +15,10 @@ import httpx
 
 from gpustack_tui.config import Paths, read_token, server_url
 from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
-from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.domain.model import SearchHit
+from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import Worker, WorkerStats
 
@@ -315,26 +315,26 @@ class Client:
 
     # -- backends defined by users -----------------------------------------------------------
 
-    def list_backends(self) -> list[CustomBackend]:
+    def list_backends(self) -> list[UserBackend]:
         """Every backend defined by users (not the built-in ones)."""
         found = self._request("GET", "/api/v1/backends").json()
-        return [CustomBackend.model_validate(b) for b in found]
+        return [UserBackend.model_validate(b) for b in found]
 
-    def get_backend(self, name: str) -> CustomBackend:
+    def get_backend(self, name: str) -> UserBackend:
         """One backend defined by a user."""
-        return CustomBackend.model_validate(self._request("GET", f"/api/v1/backends/{name}").json())
+        return UserBackend.model_validate(self._request("GET", f"/api/v1/backends/{name}").json())
 
-    def add_backend(self, backend: CustomBackend) -> CustomBackend:
+    def add_backend(self, backend: UserBackend) -> UserBackend:
         """Define a new backend (ApiError `exists` if the name is taken)."""
         body = backend.model_dump(mode="json")
-        return CustomBackend.model_validate(
+        return UserBackend.model_validate(
             self._request("POST", "/api/v1/backends", json=body).json()
         )
 
-    def put_backend(self, backend: CustomBackend) -> CustomBackend:
+    def put_backend(self, backend: UserBackend) -> UserBackend:
         """Define a backend or replace the one with that name."""
         body = backend.model_dump(mode="json")
-        return CustomBackend.model_validate(
+        return UserBackend.model_validate(
             self._request("PUT", f"/api/v1/backends/{backend.name}", json=body).json()
         )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpustack_tui.backends.catalog import BUILTIN, FAMILY_OF_VENDOR
-from gpustack_tui.backends.custom import LaunchPlan, build_custom_plan
+from gpustack_tui.backends.custom import build_custom_plan
 from gpustack_tui.backends.launch import KvCache, NodeContext, build
+from gpustack_tui.backends.plan import LaunchPlan
 from gpustack_tui.backends.user_backend import build_user_backend_plan
 from gpustack_tui.domain.backend_params import flatten
-from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.user_backend import UserBackend
 
 # Backends whose share of each GPU is set by a flag; the share the scheduler claimed is passed.
 FRACTION_BACKENDS = ("vllm", "sglang", "mindie")
@@ -45,7 +46,7 @@ class Site:
 DEFAULT_HEALTH_PATH = "/v1/models"
 
 
-def health_path_of(spec: DeploymentSpec, user_backend: CustomBackend | None = None) -> str | None:
+def health_path_of(spec: DeploymentSpec, user_backend: UserBackend | None = None) -> str | None:
     """The path that answers 200 once an instance of `spec` serves; None for a user backend
     without one (it serves once its workload runs)."""
     backend = BUILTIN.get(spec.backend)
@@ -86,7 +87,7 @@ def launch_plan(
     model_path: str,
     port: int | None,
     model_max_context: int | None = None,
-    user_backend: CustomBackend | None = None,
+    user_backend: UserBackend | None = None,
 ) -> LaunchPlan:
     """What one node of an instance of `spec` runs at `site`. `port` None (a dry run) keeps
     `{port}` in the command. ValueError when it cannot be built (no image for these GPUs, a

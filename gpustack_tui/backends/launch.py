@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from gpustack_tui.backends.catalog import BUILTIN, MINDIE, SGLANG, VLLM, VOXBOX
-from gpustack_tui.backends.custom import LaunchPlan
+from gpustack_tui.backends.plan import LaunchPlan
 from gpustack_tui.domain.backend_params import flag_names, value_of
 
 GIB = 1024**3

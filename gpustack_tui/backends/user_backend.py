@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from gpustack_tui.backends.custom import LaunchPlan
+from gpustack_tui.backends.plan import LaunchPlan
 from gpustack_tui.domain.backend_params import flatten
 from gpustack_tui.domain.command import split_command
-from gpustack_tui.domain.custom_backend import CustomBackend, fill_placeholders
+from gpustack_tui.domain.user_backend import UserBackend, fill_placeholders
 
 
 def placeholder_values(
@@ -30,7 +30,7 @@ def placeholder_values(
 
 
 def build_user_backend_plan(
-    backend: CustomBackend,
+    backend: UserBackend,
     version: str,
     *,
     model_path: str,

@@ -17,8 +17,8 @@ from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.cli.common import EXIT_USAGE, AppContext, CliError, clean, invalid_spec, pass_app
 from gpustack_tui.cli.files_cmd import parse_documents
 from gpustack_tui.cli.output import echo_json, echo_lines, render_table
-from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.env import parse_env_items
+from gpustack_tui.domain.user_backend import UserBackend
 
 
 @click.group()
@@ -27,7 +27,7 @@ def backends() -> None:
     template with {model_path} {port} {model_name} {gpu_ids} {worker_ip}, versions)."""
 
 
-def backends_table(users: list[CustomBackend]) -> list[str]:
+def backends_table(users: list[UserBackend]) -> list[str]:
     """Built-in backends first, then the users'; the default version is starred."""
     rows: list[list[str]] = []
     for entry in BUILTIN.values():
@@ -81,9 +81,9 @@ def list_backends(app: AppContext, as_json: bool) -> None:
         )
 
 
-def parse_backends(text: str, source: str) -> list[CustomBackend]:
-    """Every document of a YAML/JSON file as a CustomBackend; CliError (exit 2) naming fields."""
-    return parse_documents(text, source, CustomBackend, "backend", "name, command")
+def parse_backends(text: str, source: str) -> list[UserBackend]:
+    """Every document of a YAML/JSON file as a UserBackend; CliError (exit 2) naming fields."""
+    return parse_documents(text, source, UserBackend, "backend", "name, command")
 
 
 def _version_items(items: tuple[str, ...]) -> list[dict[str, str]]:
@@ -105,7 +105,7 @@ def backend_from_flags(
     env: tuple[str, ...],
     cpu_offloading: bool,
     description: str,
-) -> CustomBackend:
+) -> UserBackend:
     """The backend the flags describe; CliError (exit 2) saying what is missing or wrong."""
     if not name or not command:
         raise CliError("give NAME and --command (or a file with -f)", EXIT_USAGE, [_example_line()])
@@ -119,7 +119,7 @@ def backend_from_flags(
         "env": env_map, "cpu_offloading": cpu_offloading, "description": description,
     }  # fmt: skip
     try:
-        return CustomBackend.model_validate(data)
+        return UserBackend.model_validate(data)
     except ValidationError as exc:
         raise invalid_spec(exc, f"backend {name!r}") from None
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from gpustack_tui.backends.for_spec import Site, launch_plan
-from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.model import ModelMetadata
+from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.estimate.spec import estimate_for_spec
 from gpustack_tui.scheduler.model import NoFit, PlacedInstance, Placement, Request, WorkerSnapshot
 from gpustack_tui.scheduler.report import plan_json
@@ -65,7 +65,7 @@ def dry_run(
     placed: list[PlacedInstance],
     meta: ModelMetadata | None = None,
     addresses: dict[str, str] | None = None,
-    user_backend: CustomBackend | None = None,
+    user_backend: UserBackend | None = None,
 ) -> dict[str, Any]:
     """`plan --json`'s answer: each replica's nodes with their claims and `launch`
     (`{port}` filled at start), `max_context`, or the reasons nothing fits."""

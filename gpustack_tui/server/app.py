@@ -12,6 +12,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from gpustack_tui import __version__
+from gpustack_tui.server.access.auth import TokenGuard
+from gpustack_tui.server.access.keys import KeyRing
 from gpustack_tui.server.api import backends as backends_api
 from gpustack_tui.server.api import deployments, instances, keys, plan, usage, workers
 from gpustack_tui.server.api import estimate as estimate_api
@@ -19,14 +21,12 @@ from gpustack_tui.server.api import files as files_api
 from gpustack_tui.server.api import model_search as model_search_api
 from gpustack_tui.server.api import worker_stats as worker_stats_api
 from gpustack_tui.server.api.errors import install_error_handlers
-from gpustack_tui.server.auth import TokenGuard
 from gpustack_tui.server.context import ServerContext
-from gpustack_tui.server.keys import KeyRing
 from gpustack_tui.server.proxy.fast_path import FastPath
 from gpustack_tui.server.proxy.forwarder import Forwarder
+from gpustack_tui.server.proxy.route_table import StoreRouteTable
 from gpustack_tui.server.proxy.router import build_inference_router
-from gpustack_tui.server.route_table import StoreRouteTable
-from gpustack_tui.server.usage import METRICS_CONTENT_TYPE, UsageBook
+from gpustack_tui.server.proxy.usage import METRICS_CONTENT_TYPE, UsageBook
 
 
 @dataclass

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from gpustack_tui.config import Paths
-from gpustack_tui.server.reconciler import Reconciler
-from gpustack_tui.server.sessions import SessionManager
-from gpustack_tui.server.store import Store
+from gpustack_tui.server.control.reconciler import Reconciler
+from gpustack_tui.server.state.store import Store
+from gpustack_tui.server.workers.sessions import SessionManager
 
 
 @dataclass

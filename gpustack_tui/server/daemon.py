@@ -21,16 +21,16 @@ import uvicorn
 
 from gpustack_tui.config import Paths
 from gpustack_tui.domain.worker import Worker
+from gpustack_tui.server.access.auth import ensure_token
 from gpustack_tui.server.app import InferenceParts, create_app, create_inference_app
-from gpustack_tui.server.auth import ensure_token
 from gpustack_tui.server.context import ServerContext
+from gpustack_tui.server.control.reconciler import Reconciler
 from gpustack_tui.server.proxy.lean_exchange import LeanInference
 from gpustack_tui.server.proxy.lean_server import LeanService, serve_lean, tls_context
 from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
 from gpustack_tui.server.proxy.lean_uvicorn import LeanProtocol
-from gpustack_tui.server.reconciler import Reconciler
-from gpustack_tui.server.sessions import SessionManager
-from gpustack_tui.server.store import Store
+from gpustack_tui.server.state.store import Store
+from gpustack_tui.server.workers.sessions import SessionManager
 
 log = logging.getLogger("gpustack_tui.server")
 

@@ -7,19 +7,19 @@ from pydantic import ValidationError
 
 from gpustack_tui.backends.user_backend import build_user_backend_plan
 from gpustack_tui.domain.backend_params import BackendParameterError
-from gpustack_tui.domain.custom_backend import CustomBackend, UnknownVersion, placeholders_in
+from gpustack_tui.domain.user_backend import UnknownVersion, UserBackend, placeholders_in
 
 LLAMA = "llama-server -m {model_path} --host {worker_ip} --port {port} --alias {model_name}"
 
 
-def backend(**kw) -> CustomBackend:
+def backend(**kw) -> UserBackend:
     base: dict = {"name": "llama-cpp", "image": "ghcr.io/ggml-org/llama.cpp:server-cuda",
                   "command": LLAMA, "health_path": "/v1/models"}  # fmt: skip
     base.update(kw)
-    return CustomBackend.model_validate(base)
+    return UserBackend.model_validate(base)
 
 
-def plan_of(b: CustomBackend, version: str = "auto", **kw):
+def plan_of(b: UserBackend, version: str = "auto", **kw):
     base: dict = dict(
         model_path="/models/my model", model_name="chat", port=40001, gpu_indexes=(2, 3),
         worker_ip="10.1.0.5", backend_parameters=None, env=None,

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from gpustack_tui.backends.user_backend import build_user_backend_plan
-from gpustack_tui.domain.custom_backend import CustomBackend
+from gpustack_tui.domain.user_backend import UserBackend
 from tests.fixtures.server import free_port
 
 BACKEND_SCRIPT = Path(__file__).resolve().parents[1] / "openai_test_backend.py"
@@ -26,7 +26,7 @@ def test_the_filled_template_starts_a_server_that_answers(tmp_path: Path) -> Non
         f"{shlex.quote(sys.executable)} {shlex.quote(str(BACKEND_SCRIPT))} --host {{worker_ip}} "
         "--port {port} --model-name {model_name} --model-path {model_path}"
     )
-    backend = CustomBackend(name="openai-test", command=command, health_path="/v1/models")
+    backend = UserBackend(name="openai-test", command=command, health_path="/v1/models")
     port = free_port()
     plan = build_user_backend_plan(
         backend, "auto", model_path=str(model_dir), model_name="tiny-chat", port=port,

@@ -14,9 +14,9 @@ from typing import Any
 
 from gpustack_tui.client import ServerUnavailable
 from gpustack_tui.domain.api_key import ApiKeyInfo
-from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.model import SearchHit
+from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import Gpu, GpuHolder, Worker, WorkerState, WorkerStats
 from tests.tui.samples import GIB, StubClient, sample_deployments, sample_workers
@@ -318,10 +318,10 @@ class ShowcaseClient(StubClient):
             ],
         }
 
-    def list_backends(self) -> list[CustomBackend]:
+    def list_backends(self) -> list[UserBackend]:
         """One backend a user defined: llama.cpp's server as a process."""
         return [
-            CustomBackend(
+            UserBackend(
                 name="llama-cpp",
                 command="llama-server -m {model_path} --port {port} -ngl 99",
                 health_path="/health",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Checkbox, Input
 
-from gpustack_tui.domain.custom_backend import CustomBackend
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.tui.screens.backends import (
     AddBackendModal,
     BackendForm,
@@ -100,7 +100,7 @@ async def test_add_then_remove(server: RunningServer) -> None:
 
 async def test_removing_a_backend_in_use_says_who_uses_it(server: RunningServer) -> None:
     with server.client() as client:
-        client.add_backend(CustomBackend(name="tei", command="tei --port {port}"))
+        client.add_backend(UserBackend(name="tei", command="tei --port {port}"))
         spec = {"name": "embed", "source": {"local_path": "/m"}, "backend": "tei"}
         client.create_deployment(DeploymentSpec.model_validate(spec))
     app = app_for(server)

@@ -18,9 +18,9 @@ from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.recreate import RecreateModal, config_changed, keeping_old
 from tests.fixtures.server import RunningServer
-from tests.server.test_edit_semantics import environ
-from tests.server.test_lifecycle_stop_start import COMMAND
-from tests.server.test_survival import backend_pids
+from tests.server.control.test_edit_semantics import environ
+from tests.server.control.test_lifecycle_stop_start import COMMAND
+from tests.server.control.test_survival import backend_pids
 from tests.test_end_to_end import cli, wait_for
 from tests.tui.conftest import SIZE
 from tests.tui.samples import instance

@@ -22,7 +22,7 @@ from gpustack_tui.tui.log_stream import INITIAL_TAIL
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.widgets.log_view import LogView
 from tests.fixtures.server import RunningServer
-from tests.server.test_workers_logs import PROGRAM, start_again, wait_for
+from tests.server.workers.test_workers_logs import PROGRAM, start_again, wait_for
 from tests.tui.conftest import SIZE
 from tests.tui.test_with_server import wait_until
 

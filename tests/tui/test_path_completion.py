@@ -15,7 +15,7 @@ from gpustack_tui.tui.screens.model_search import ModelSearchScreen
 from gpustack_tui.tui.widgets.path_input import PathInput, matches, split_path
 from tests.fixtures.server import RunningServer, start_server, stop_server
 from tests.fixtures.sshd import SshdServer
-from tests.server.test_survival import agent_pids
+from tests.server.control.test_survival import agent_pids
 from tests.tui.conftest import SIZE
 from tests.tui.test_with_server import wait_until
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from gpustack_tui.domain.custom_backend import CustomBackend, UnknownVersion
 from gpustack_tui.domain.deployment import BUILTIN_BACKENDS, DeploymentSpec
+from gpustack_tui.domain.user_backend import UnknownVersion, UserBackend
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.store import AlreadyExists, BackendInUse, NotFound, Store
+from gpustack_tui.server.state.store import AlreadyExists, BackendInUse, NotFound, Store
 
 router = APIRouter(prefix="/backends", tags=["backends"])
 Context = Annotated[ServerContext, Depends(get_context)]
@@ -22,31 +22,29 @@ def _in_use(exc: BackendInUse) -> ApiException:
 
 
 @router.get("")
-def list_backends(ctx: Context) -> list[CustomBackend]:
+def list_backends(ctx: Context) -> list[UserBackend]:
     """Every backend defined by users, by name (the built-in ones are not listed)."""
-    return ctx.store.list_custom_backends()
+    return ctx.store.list_user_backends()
 
 
 @router.get("/{name}")
-def get_backend(name: str, ctx: Context) -> CustomBackend:
+def get_backend(name: str, ctx: Context) -> UserBackend:
     """One backend defined by a user."""
-    return ctx.store.get_custom_backend(name)
+    return ctx.store.get_user_backend(name)
 
 
 @router.post("", status_code=201)
-def add_backend(backend: CustomBackend, ctx: Context) -> CustomBackend:
+def add_backend(backend: UserBackend, ctx: Context) -> UserBackend:
     """Define a new backend; 409 if the name is taken."""
     try:
-        ctx.store.add_custom_backend(backend)
+        ctx.store.add_user_backend(backend)
     except AlreadyExists as exc:
         raise ApiException(409, "exists", f"{exc}: remove it first or replace it with PUT") from exc
     return backend
 
 
 @router.put("/{name}")
-def put_backend(
-    name: str, backend: CustomBackend, ctx: Context, response: Response
-) -> CustomBackend:
+def put_backend(name: str, backend: UserBackend, ctx: Context, response: Response) -> UserBackend:
     """Define or replace a backend. New instances use the new definition; running ones keep
     theirs until recreated. 409 when deployments use a version it would drop."""
     if backend.name != name:
@@ -54,7 +52,7 @@ def put_backend(
             422, "invalid", f"the body names {backend.name!r} but the URL names {name!r}"
         )
     try:
-        created = ctx.store.put_custom_backend(backend)
+        created = ctx.store.put_user_backend(backend)
     except BackendInUse as exc:
         raise _in_use(exc) from exc
     response.status_code = 201 if created else 200
@@ -67,7 +65,7 @@ def delete_backend(name: str, ctx: Context) -> Response:
     if name in BUILTIN_BACKENDS:
         raise ApiException(409, "builtin", f"{name!r} is a built-in backend: it cannot be removed")
     try:
-        ctx.store.delete_custom_backend(name)
+        ctx.store.delete_user_backend(name)
     except BackendInUse as exc:
         raise _in_use(exc) from exc
     return Response(status_code=204)
@@ -75,16 +73,16 @@ def delete_backend(name: str, ctx: Context) -> Response:
 
 def known_backends(store: Store) -> list[str]:
     """The built-in names, then the users' names."""
-    return [*BUILTIN_BACKENDS, *(b.name for b in store.list_custom_backends())]
+    return [*BUILTIN_BACKENDS, *(b.name for b in store.list_user_backends())]
 
 
-def check_backend(store: Store, spec: DeploymentSpec) -> CustomBackend | None:
+def check_backend(store: Store, spec: DeploymentSpec) -> UserBackend | None:
     """The user backend `spec` names (None for a built-in one); ApiException 422 when the server
     has no backend of that name, no such version, or it cannot offload to the CPU."""
     if spec.backend in BUILTIN_BACKENDS:
         return None
     try:
-        backend = store.get_custom_backend(spec.backend)
+        backend = store.get_user_backend(spec.backend)
     except NotFound:
         known = known_backends(store)
         raise ApiException(

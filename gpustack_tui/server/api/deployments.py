@@ -16,8 +16,8 @@ from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.server.api.backends import check_backend
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.model_facts import model_presence
-from gpustack_tui.server.store import AlreadyExists, NotFound
+from gpustack_tui.server.control.model_facts import model_presence
+from gpustack_tui.server.state.store import AlreadyExists, NotFound
 
 router = APIRouter(prefix="/deployments", tags=["deployments"])
 Context = Annotated[ServerContext, Depends(get_context)]

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gpustack_tui.server.store import NotFound
+from gpustack_tui.server.state.store import NotFound
 
 
 class ApiException(Exception):

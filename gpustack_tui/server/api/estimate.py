@@ -22,7 +22,7 @@ from gpustack_tui.estimate.fit import Estimate, ExtendedKv, estimate
 from gpustack_tui.estimate.parallel import ParallelChoice, minimum_tensor_parallel
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.store import NotFound
+from gpustack_tui.server.state.store import NotFound
 from gpustack_tui.server.workers.errors import AgentError, WorkerError
 from gpustack_tui.sources.errors import SourceError
 from gpustack_tui.sources.service import Sources

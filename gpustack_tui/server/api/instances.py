@@ -11,9 +11,9 @@ from fastapi.responses import StreamingResponse
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.logs import NoPreviousLog, stream_log
-from gpustack_tui.server.store import NotFound
+from gpustack_tui.server.state.store import NotFound
 from gpustack_tui.server.workers.errors import WorkerError
+from gpustack_tui.server.workers.logs import NoPreviousLog, stream_log
 
 router = APIRouter(prefix="/instances", tags=["instances"])
 Context = Annotated[ServerContext, Depends(get_context)]

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from gpustack_tui.domain.api_key import KEY_NAME, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
+from gpustack_tui.server.access.keys import KeyRing
 from gpustack_tui.server.api.errors import ApiException
-from gpustack_tui.server.keys import KeyRing
-from gpustack_tui.server.store import AlreadyExists, NotFound
+from gpustack_tui.server.state.store import AlreadyExists, NotFound
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 

@@ -12,10 +12,10 @@ from gpustack_tui.scheduler.dry_run import dry_run
 from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.model_facts import model_facts
-from gpustack_tui.server.node_start import user_backend_of
-from gpustack_tui.server.placement import build_request
-from gpustack_tui.server.store import NotFound
+from gpustack_tui.server.control.model_facts import model_facts
+from gpustack_tui.server.control.node_start import user_backend_of
+from gpustack_tui.server.control.placement import build_request
+from gpustack_tui.server.state.store import NotFound
 
 router = APIRouter(prefix="/plan", tags=["plan"])
 Context = Annotated[ServerContext, Depends(get_context)]

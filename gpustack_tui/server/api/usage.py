@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from gpustack_tui.server.usage import UsageBook
+from gpustack_tui.server.proxy.usage import UsageBook
 
 router = APIRouter(prefix="/usage", tags=["usage"])
 

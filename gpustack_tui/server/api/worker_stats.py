@@ -17,8 +17,8 @@ from fastapi import APIRouter, Depends, Request
 
 from gpustack_tui.domain.worker import Gpu, GpuHolder, Worker, WorkerState, WorkerStats
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.sessions import SessionManager
 from gpustack_tui.server.workers.errors import WorkerError
+from gpustack_tui.server.workers.sessions import SessionManager
 
 router = APIRouter(prefix="/worker-stats", tags=["workers"])
 Context = Annotated[ServerContext, Depends(get_context)]

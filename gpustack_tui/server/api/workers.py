@@ -11,13 +11,13 @@ from pydantic import BaseModel
 from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
-from gpustack_tui.server.sessions import default_worker_name
-from gpustack_tui.server.store import AlreadyExists
+from gpustack_tui.server.state.store import AlreadyExists
 from gpustack_tui.server.workers.errors import (
     HostKeyChanged,
     HostKeyUnknown,
     WorkerError,
 )
+from gpustack_tui.server.workers.sessions import default_worker_name
 
 router = APIRouter(prefix="/workers", tags=["workers"])
 Context = Annotated[ServerContext, Depends(get_context)]

@@ -21,7 +21,7 @@ from gpustack_tui.server.proxy.forwarder import CAPTURE_JSON_LIMIT, CAPTURE_SSE_
 from gpustack_tui.server.proxy.headers import RESPONSE_DROPPED, downstream_response_headers
 from gpustack_tui.server.proxy.lean_asgi import status_line, stock_headers
 from gpustack_tui.server.proxy.lean_upstream import RawHeaders, UpstreamConnection, UpstreamPool
-from gpustack_tui.server.usage import tokens_from_body
+from gpustack_tui.server.proxy.usage import tokens_from_body
 
 if TYPE_CHECKING:
     from gpustack_tui.server.proxy.lean_request import Incoming

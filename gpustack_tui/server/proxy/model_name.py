@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from gpustack_tui.server.proxy import errors
-from gpustack_tui.server.usage import loads_json
+from gpustack_tui.server.proxy.usage import loads_json
 
 MODEL_HEADER = "X-GPUStack-Model"
 """Names the deployment for the generic proxy (before the JSON body's "model")."""

@@ -17,7 +17,7 @@ from gpustack_tui.server.proxy.headers import presented_key
 from gpustack_tui.server.proxy.model_name import MODEL_HEADER, model_from_json, model_of
 from gpustack_tui.server.proxy.picker import RoundRobinPicker
 from gpustack_tui.server.proxy.routing import ModelRoute, RouteTable
-from gpustack_tui.server.usage import tokens_from_body
+from gpustack_tui.server.proxy.usage import tokens_from_body
 
 OPENAI_PATHS = (
     "/v1/chat/completions",
@@ -49,7 +49,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class Grant(Protocol):
-    """What a key allows (see `gpustack_tui.server.keys.Grant`)."""
+    """What a key allows (see `gpustack_tui.server.access.keys.Grant`)."""
 
     name: str
 
@@ -59,7 +59,7 @@ class Grant(Protocol):
 
 
 class Authenticator(Protocol):
-    """Checks the key a request presents (see `gpustack_tui.server.keys.KeyRing`)."""
+    """Checks the key a request presents (see `gpustack_tui.server.access.keys.KeyRing`)."""
 
     def authenticate(self, key: str | None) -> Grant:
         """The key's grant; raises ProxyError 401 when it is missing or not valid."""
@@ -71,7 +71,7 @@ class Authenticator(Protocol):
 
 
 class UsageRecorder(Protocol):
-    """Counts finished requests (see `gpustack_tui.server.usage.UsageBook`)."""
+    """Counts finished requests (see `gpustack_tui.server.proxy.usage.UsageBook`)."""
 
     def record(
         self, deployment: str, key: str | None, *, status: int, seconds: float, tokens: Any = None

@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from gpustack_tui.backends.catalog import BUILTIN
-from gpustack_tui.domain.custom_backend import PLACEHOLDER_NAMES, CustomBackend
 from gpustack_tui.domain.env import parse_env_items
+from gpustack_tui.domain.user_backend import PLACEHOLDER_NAMES, UserBackend
 from gpustack_tui.tui.presentation import one_line
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
@@ -47,7 +47,7 @@ def _default_and_more(names: list[str], default: str | None) -> str:
     return f"{shown}{'*' if default else ''}" + (f" +{more}" if more > 0 else "")
 
 
-def backend_rows(users: list[CustomBackend]) -> list[TableRow]:
+def backend_rows(users: list[UserBackend]) -> list[TableRow]:
     """The built-in backends, then the users' by name (* marks the default version)."""
     rows = []
     for entry in BUILTIN.values():
@@ -84,7 +84,7 @@ def backend_rows(users: list[CustomBackend]) -> list[TableRow]:
     return rows
 
 
-def backend_detail(key: str | None, users: dict[str, CustomBackend]) -> str:
+def backend_detail(key: str | None, users: dict[str, UserBackend]) -> str:
     """Everything the table shortens about the backend of row `key`, on one line."""
     kind, _, name = (key or "").partition(":")
     if kind == "builtin" and name in BUILTIN:
@@ -118,7 +118,7 @@ class BackendForm:
     cpu_offloading: bool = False
 
 
-def parse_backend_form(form: BackendForm) -> CustomBackend:
+def parse_backend_form(form: BackendForm) -> UserBackend:
     """The backend the form describes, checked as the server will; ValueError saying what to fix
     (the field first). Versions are `VERSION` or `VERSION=IMAGE`, env `NAME=VALUE`, both
     separated by spaces."""
@@ -141,14 +141,14 @@ def parse_backend_form(form: BackendForm) -> CustomBackend:
         "cpu_offloading": form.cpu_offloading,
     }
     try:
-        return CustomBackend.model_validate(data)
+        return UserBackend.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "backend"
         raise ValueError(f"{field}: {str(first['msg']).removeprefix('Value error, ')}") from None
 
 
-class AddBackendModal(ModalScreen[CustomBackend | None]):
+class AddBackendModal(ModalScreen[UserBackend | None]):
     """The fields of a new backend; dismisses with it (checked), or None when cancelled."""
 
     DEFAULT_CSS = """
@@ -247,7 +247,7 @@ class BackendsScreen(ServerScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.users: dict[str, CustomBackend] = {}
+        self.users: dict[str, UserBackend] = {}
 
     def compose(self) -> ComposeResult:
         """Title, table, status line, key hints."""
@@ -262,11 +262,11 @@ class BackendsScreen(ServerScreen):
         """The backends table."""
         return self.query_one("#backends", KeyedTable)
 
-    def fetch(self) -> list[CustomBackend]:
+    def fetch(self) -> list[UserBackend]:
         """The user backends (thread)."""
         return self.client.list_backends()
 
-    def show_data(self, data: list[CustomBackend]) -> None:
+    def show_data(self, data: list[UserBackend]) -> None:
         """Update the rows in place."""
         self.users = {b.name: b for b in data}
         self.table.sync(backend_rows(data))
@@ -291,7 +291,7 @@ class BackendsScreen(ServerScreen):
     def action_add(self) -> None:
         """Ask for the new backend, then add it."""
 
-        def answered(backend: CustomBackend | None) -> None:
+        def answered(backend: UserBackend | None) -> None:
             if backend is not None:
                 self.request(
                     f"adding backend {backend.name}",

@@ -1,0 +1,66 @@
+"""Editing a deployment: the new configuration applies to new instances only, replicas at once.
+A real server process with the local worker running the OpenAI test backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import InstanceState
+from tests.fixtures.server import RunningServer
+from tests.server.control.test_lifecycle_stop_start import COMMAND
+from tests.server.control.test_survival import backend_pids
+from tests.test_end_to_end import cli, wait_for
+
+
+def environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    pairs = (item.decode(errors="replace").partition("=") for item in raw if item)
+    return {key: value for key, _, value in pairs}
+
+
+def running_names(server: RunningServer, name: str) -> list[str]:
+    view = server.client().get_deployment(name)
+    return sorted(i.name for i in view.instances if i.state is InstanceState.RUNNING)
+
+
+def test_an_edit_leaves_running_instances_alone_and_applies_replicas_at_once(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    cli(server, "workers", "add", "local")
+    spec = DeploymentSpec.model_validate(
+        {
+            "name": "edited",
+            "source": {"local_path": str(tmp_path)},
+            "replicas": 1,
+            "advanced": {"command": COMMAND, "allow_cpu_offloading": True, "env": {"V": "old"}},
+        }
+    )
+    client = server.client()
+    client.create_deployment(spec)
+    [first] = wait_for("one running", lambda: running_names(server, "edited"))
+    [old_pid] = backend_pids("edited")
+    assert environ(old_pid)["V"] == "old"
+
+    changed = spec.model_copy(deep=True)
+    changed.advanced.env = {"V": "new"}
+    changed.replicas = 2
+    view = client.apply_deployment(changed)
+    assert view.spec == changed
+    assert [i.name for i in view.instances] == [first]  # not restarted, not replaced
+    wait_for(
+        "a second instance at once", lambda: len(client.get_deployment("edited").instances) == 2
+    )
+    both = wait_for("two running", lambda: len(running_names(server, "edited")) == 2 or None)
+    assert both
+    assert first in running_names(server, "edited")
+    pids = backend_pids("edited")
+    assert old_pid in pids and len(pids) == 2
+    assert environ(old_pid)["V"] == "old"  # the running one keeps the old configuration
+    [new_pid] = [p for p in pids if p != old_pid]
+    assert environ(new_pid)["V"] == "new"  # the new one has the new configuration
+
+    fewer = changed.model_copy(update={"replicas": 1})
+    client.apply_deployment(fewer)
+    wait_for("back to one", lambda: len(client.get_deployment("edited").instances) == 1)
+    wait_for("one process", lambda: len(backend_pids("edited")) == 1)
