@@ -65,10 +65,10 @@ async def add_worker(body: AddWorker, ctx: Context) -> Worker:
         raise ApiException(409, exc.code, exc.message, exc.details) from exc
     except WorkerError as exc:
         raise ApiException(502, exc.code, exc.message, exc.details) from exc
+    except AlreadyExists as exc:  # before ValueError, its base: a racing add of the same name
+        raise ApiException(409, "exists", str(exc)) from exc
     except ValueError as exc:
         raise ApiException(422, "invalid", str(exc)) from exc
-    except AlreadyExists as exc:
-        raise ApiException(409, "exists", str(exc)) from exc
     ctx.reconciler.wake()
     return worker
 
