@@ -1,6 +1,6 @@
 """The controller daemon (`gpustack-tui server`): the single writer of an installation's state.
 
-Read it in four rooms:
+Read it in six rooms:
 
 - `state/`    the SQLite store and its numbered migrations (only the server opens the database);
 - `control/`  the reconcile loop and what it calls: lifecycle rules, placement, model facts,
