@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Dict
+
 BAD_REQUEST = "bad_request"
 UNKNOWN_METHOD = "unknown_method"
 NOT_FOUND = "not_found"
@@ -17,6 +19,6 @@ class AgentError(Exception):
         self.code = code
         self.message = message
 
-    def to_json(self) -> dict:
+    def to_json(self) -> Dict[str, str]:
         """The `error` member of the answer."""
         return {"code": self.code, "message": self.message}

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import uuid
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, BinaryIO, Dict, Optional, Tuple
 
 from agent import files
 from agent.paths import LOG_FILE, LOG_MAX_BYTES_ENV, LOG_META_SUFFIX, PREVIOUS_LOG_FILE
@@ -90,7 +90,7 @@ def max_bytes_from_env() -> Tuple[int, Optional[str]]:
     return value, None
 
 
-def _line_start_after(handle: Any, position: int, end: int) -> int:
+def _line_start_after(handle: BinaryIO, position: int, end: int) -> int:
     """The start of the first whole line at or after `position` (or `position` itself)."""
     handle.seek(position)
     probe = handle.read(min(LINE_SEARCH, end - position))

@@ -181,7 +181,7 @@ def directory_facts(root: str) -> Dict[str, Any]:
 class _Cursor:
     """Reads GGUF values from a memory map, advancing an offset."""
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: mmap.mmap) -> None:
         self.data = data
         self.pos = 0
 

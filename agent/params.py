@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TypeVar, Union, overload
 
 from agent.errors import BAD_REQUEST, AgentError
 
 _MISSING = object()
+_T = TypeVar("_T")
 
 
 def _get(params: Dict[str, Any], key: str, default: Any) -> Any:
@@ -18,7 +19,11 @@ def _get(params: Dict[str, Any], key: str, default: Any) -> Any:
     return value
 
 
-def get_str(params: Dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+@overload
+def get_str(params: Dict[str, Any], key: str) -> str: ...
+@overload
+def get_str(params: Dict[str, Any], key: str, default: _T) -> Union[str, _T]: ...
+def get_str(params: Dict[str, Any], key: str, default: object = _MISSING) -> object:
     """`params[key]` as a string; `default` when absent or null (required if no default)."""
     value = _get(params, key, default)
     if value is not default and not isinstance(value, str):
@@ -26,7 +31,11 @@ def get_str(params: Dict[str, Any], key: str, default: Any = _MISSING) -> Any:
     return value
 
 
-def get_int(params: Dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+@overload
+def get_int(params: Dict[str, Any], key: str) -> int: ...
+@overload
+def get_int(params: Dict[str, Any], key: str, default: _T) -> Union[int, _T]: ...
+def get_int(params: Dict[str, Any], key: str, default: object = _MISSING) -> object:
     """`params[key]` as an integer (booleans refused)."""
     value = _get(params, key, default)
     if value is not default and (isinstance(value, bool) or not isinstance(value, int)):
@@ -34,7 +43,11 @@ def get_int(params: Dict[str, Any], key: str, default: Any = _MISSING) -> Any:
     return value
 
 
-def get_float(params: Dict[str, Any], key: str, default: Any = _MISSING) -> Any:
+@overload
+def get_float(params: Dict[str, Any], key: str) -> float: ...
+@overload
+def get_float(params: Dict[str, Any], key: str, default: _T) -> Union[float, _T]: ...
+def get_float(params: Dict[str, Any], key: str, default: object = _MISSING) -> object:
     """`params[key]` as a non-negative number."""
     value = _get(params, key, default)
     if value is default:

@@ -71,11 +71,14 @@ def record(pid: int) -> Dict[str, object]:
 
 def is_alive(rec: Optional[Dict[str, object]]) -> bool:
     """Whether the process recorded in `rec` is still running (and is not a recycled pid)."""
-    if not isinstance(rec, dict) or not isinstance(rec.get("pid"), int):
+    if not isinstance(rec, dict):
+        return False
+    pid = rec.get("pid")
+    if not isinstance(pid, int):
         return False
     if rec.get("boot_id", "") != boot_id():
         return False
-    current = start_time(int(rec["pid"]))  # type: ignore[arg-type]
+    current = start_time(int(pid))
     return current is not None and current == rec.get("start_time")
 
 
@@ -105,11 +108,14 @@ def group_alive(leader: Optional[Dict[str, object]]) -> bool:
     it still names a process group, so members of group <pid> are ours, unless a process with that
     very pid runs with another start time: then our group had emptied and the number was reused.
     """
-    if not isinstance(leader, dict) or not isinstance(leader.get("pid"), int):
+    if not isinstance(leader, dict):
+        return False
+    pid = leader.get("pid")
+    if not isinstance(pid, int):
         return False
     if leader.get("boot_id", "") != boot_id():
         return False
-    pgid = int(leader["pid"])  # type: ignore[arg-type]
+    pgid = int(pid)
     current = start_time(pgid)
     if current is not None and current != leader.get("start_time"):
         return False

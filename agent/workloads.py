@@ -26,8 +26,11 @@ def _argv(params: Dict[str, Any], required: bool) -> List[str]:
     value = params.get("argv")
     if value is None and not required:
         return []
-    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if not ok or (required and not value):
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(v, str) for v in value)
+        or (required and not value)
+    ):
         raise AgentError(
             "bad_request",
             "param 'argv' must be a non-empty list of strings"

@@ -10,13 +10,23 @@ are still reported, and the reason goes to `errors`.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple, TypedDict
 
 from agent.gpu import amd, ascend, nvidia_smi, nvml
 from agent.gpu.common import GpuList, ToolOutputError, Versions
 from agent.gpu.simulated import SIMULATED_ENV, simulated_gpus, simulated_source
 
 Reader = Callable[[], Optional[Tuple[GpuList, Versions]]]
+
+
+class Discovery(TypedDict):
+    """What `discover` found: the GPUs, driver versions by vendor, and each tool's failure."""
+
+    gpus: GpuList
+    drivers: Dict[str, Versions]
+    errors: List[str]
+
+
 VENDOR_READERS: List[Tuple[str, List[Reader]]] = [
     ("nvidia", [nvml.read, nvidia_smi.read]),
     ("amd", [amd.read_amd_smi, amd.read_rocm_smi]),
@@ -24,7 +34,7 @@ VENDOR_READERS: List[Tuple[str, List[Reader]]] = [
 ]
 
 
-def discover() -> Dict[str, Any]:
+def discover() -> Discovery:
     """`{"gpus": [Gpu], "drivers": {vendor: {...}}, "errors": [str]}` for `inventory`."""
     simulated = simulated_source()
     if simulated:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from agent.gpu.common import MIB, GpuList, ToolOutputError, Versions, gpu, read_text, run_tool
 
@@ -53,7 +53,7 @@ def cann_version(text: Optional[str]) -> Optional[str]:
     return None
 
 
-def _chip(first: List[str], second: List[str], position: int, number_: int) -> dict:
+def _chip(first: List[str], second: List[str], position: int, number_: int) -> Dict[str, Any]:
     head, second_head = first[0].split(), second[0].split()
     if len(head) < 1 or not head[0].isdigit() or not second_head or not second_head[0].isdigit():
         raise ToolOutputError(TOOL, f"row {number_}: want 'NPU Name' then 'Chip [Device]'")

@@ -7,7 +7,7 @@ name GPUs by `uuid` in CUDA_VISIBLE_DEVICES, so that the numbers agree.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from agent.gpu.common import GpuList, Versions, gpu
 
@@ -44,7 +44,7 @@ def _versions(pynvml: Any) -> Versions:
     return versions
 
 
-def _device(pynvml: Any, index: int) -> dict:
+def _device(pynvml: Any, index: int) -> Dict[str, Any]:
     handle = pynvml.nvmlDeviceGetHandleByIndex(index)
     memory = _try(lambda: pynvml.nvmlDeviceGetMemoryInfo(handle))
     utilization = _try(lambda: pynvml.nvmlDeviceGetUtilizationRates(handle).gpu)
@@ -66,7 +66,7 @@ def _device(pynvml: Any, index: int) -> dict:
 def read() -> Optional[Tuple[GpuList, Versions]]:
     """NVIDIA GPUs and driver/CUDA versions, or None when pynvml or the driver is missing."""
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
 
         pynvml.nvmlInit()
     except Exception:

@@ -100,7 +100,8 @@ def describe(entry: Dict[str, Any]) -> Dict[str, Any]:
 
     An exit code is the engine's: the program's status, or 128+N when killed by signal N.
     """
-    state = entry.get("State") if isinstance(entry.get("State"), dict) else {}
+    raw_state = entry.get("State")
+    state: Dict[str, Any] = raw_state if isinstance(raw_state, dict) else {}
     status = str(state.get("Status", "")).lower()
     running = status in RUNNING_STATES
     code = state.get("ExitCode")

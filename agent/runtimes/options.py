@@ -25,7 +25,7 @@ def get_runtime(params: Dict[str, Any]) -> Optional[str]:
     value = params.get("runtime")
     if value is None:
         return None
-    if value not in RUNTIMES:
+    if not isinstance(value, str) or value not in RUNTIMES:
         raise _bad(f"param 'runtime' must be one of {', '.join(RUNTIMES)}, not {value!r}")
     return value
 
