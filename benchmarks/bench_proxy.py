@@ -197,7 +197,7 @@ def serve_proxy(
 
     from gpustack_tui.domain.api_key import ApiKeyCreate
     from gpustack_tui.server.access.keys import KeyRing
-    from gpustack_tui.server.proxy import ModelRoute, build_inference_router
+    from gpustack_tui.server.proxy import InferenceRoutes, ModelRoute
     from gpustack_tui.server.proxy.fast_path import FastPath
     from gpustack_tui.server.proxy.usage import UsageBook
     from gpustack_tui.server.state.store import Store
@@ -231,9 +231,9 @@ def serve_proxy(
 
     app = FastAPI(lifespan=lifespan)
     usage = UsageBook()
-    router = build_inference_router(Table(), fwd, keys=keys, usage=usage)
-    app.include_router(router)
-    served: Any = app if slow else FastPath(app, router)
+    routes = InferenceRoutes(Table(), fwd, keys=keys, usage=usage)
+    app.include_router(routes.router)
+    served: Any = app if slow else FastPath(app, routes)
     if listener == "lean":
         return serve_lean_proxy(port, Table(), keys, usage, served, fwd)
     if listener == "main":

@@ -25,7 +25,7 @@ from gpustack_tui.server.context import ServerContext
 from gpustack_tui.server.proxy.fast_path import FastPath
 from gpustack_tui.server.proxy.forwarder import Forwarder
 from gpustack_tui.server.proxy.route_table import StoreRouteTable
-from gpustack_tui.server.proxy.router import build_inference_router
+from gpustack_tui.server.proxy.router import InferenceRoutes
 from gpustack_tui.server.proxy.usage import METRICS_CONTENT_TYPE, UsageBook
 
 
@@ -47,19 +47,23 @@ class InferenceParts:
             Forwarder(read_timeout=upstream_timeout),
         )
 
-    _router: APIRouter | None = None
+    _routes: InferenceRoutes | None = None
 
-    def router(self) -> APIRouter:
+    def routes(self) -> InferenceRoutes:
         """The inference routes over these parts (built once, shared by the listeners)."""
-        if self._router is None:
-            self._router = build_inference_router(
+        if self._routes is None:
+            self._routes = InferenceRoutes(
                 self.table, self.forwarder, keys=self.keys, usage=self.usage
             )
-        return self._router
+        return self._routes
+
+    def router(self) -> APIRouter:
+        """The inference routes' `APIRouter`, for `app.include_router`."""
+        return self.routes().router
 
     def fast(self, app: ASGIApp) -> ASGIApp:
         """`app` with the inference hot path served before its routing (see FastPath)."""
-        return FastPath(app, self.router())
+        return FastPath(app, self.routes())
 
 
 def create_inference_app(parts: InferenceParts) -> FastAPI:

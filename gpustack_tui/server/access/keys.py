@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from gpustack_tui.domain.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyInfo
 from gpustack_tui.server.proxy.errors import ProxyError
 from gpustack_tui.server.proxy.headers import presented_key
+from gpustack_tui.server.proxy.rules import Grant
 from gpustack_tui.server.state.store import Store
+
+__all__ = ["Grant", "KeyRing"]  # Grant is the proxy's (rules.py): keys make them
 
 PREFIX = "gpustack"
 _ID_BYTES = 6
@@ -29,20 +32,6 @@ VALID_KEYS_KEPT = 1024
 """Checked keys remembered (by the full key) until the key table changes."""
 LAST_USED_FLUSH_SECONDS = 30.0
 """How often key use is written to the store: never once per request."""
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What a valid key allows."""
-
-    key_id: str
-    name: str
-    deployments: frozenset[str] | None
-    """None: every deployment."""
-
-    def allows(self, deployment: str) -> bool:
-        """Whether this key may reach `deployment`."""
-        return self.deployments is None or deployment in self.deployments
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
+JSON = "application/json"
 RETRY_AFTER_SECONDS = 5
 _MAX_NAME = 128
 
@@ -37,12 +39,15 @@ class ProxyError(Exception):
         """The OpenAI error type: the client's fault or ours."""
         return "invalid_request_error" if self.status_code < 500 else "server_error"
 
-    def to_response(self) -> JSONResponse:
+    def body(self) -> bytes:
+        """The answer's JSON body (as Starlette's JSONResponse writes it: compact, UTF-8)."""
+        shape = error_body(self.message, self.type, self.code)
+        return json.dumps(shape, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def to_response(self) -> Response:
         """The JSON response for this error."""
-        return JSONResponse(
-            error_body(self.message, self.type, self.code),
-            status_code=self.status_code,
-            headers=self.headers,
+        return Response(
+            self.body(), status_code=self.status_code, headers=self.headers, media_type=JSON
         )
 
 
@@ -99,3 +104,8 @@ def upstream_timeout(model: str, where: str) -> ProxyError:
     return ProxyError(
         504, "upstream_timeout", f"deployment {shown(model)}: the instance timed out ({where})"
     )
+
+
+def internal_error() -> ProxyError:
+    """500: a bug on this side; the details are in the server's log, never in the answer."""
+    return ProxyError(500, "internal_error", "the server failed on this request; see its log")

@@ -15,32 +15,22 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gpustack_tui.server.proxy import errors
-from gpustack_tui.server.proxy.router import PROXY_METHODS, PROXY_PREFIX, Endpoint
+from gpustack_tui.server.proxy.router import InferenceRoutes
 
 logger = logging.getLogger(__name__)
 
 
 class FastPath:
-    """ASGI wrapper: inference requests to `router`'s endpoints, the rest to `app`."""
+    """ASGI wrapper: inference requests to the endpoints of `routes`, the rest to `app`."""
 
-    def __init__(self, app: ASGIApp, router: object) -> None:
+    def __init__(self, app: ASGIApp, routes: InferenceRoutes) -> None:
         self.app = app
-        self._exact: dict[str, Endpoint] = dict(router.fast_paths)  # type: ignore[attr-defined]
-        self._generic: Endpoint = router.generic_proxy  # type: ignore[attr-defined]
-        self._methods = frozenset(PROXY_METHODS)
-
-    def _endpoint(self, scope: Scope) -> Endpoint | None:
-        path, method = scope["path"], scope["method"]
-        if method == "POST" and path in self._exact:
-            return self._exact[path]
-        if method in self._methods and (
-            path == PROXY_PREFIX or path.startswith(PROXY_PREFIX + "/")
-        ):
-            return self._generic
-        return None
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        endpoint = self._endpoint(scope) if scope["type"] == "http" else None
+        endpoint = None
+        if scope["type"] == "http":
+            endpoint = self.routes.endpoint_for(scope["method"], scope["path"])
         if endpoint is None:
             await self.app(scope, receive, send)
             return
@@ -48,7 +38,5 @@ class FastPath:
             response = await endpoint(Request(scope, receive))
         except Exception:
             logger.exception("inference request %s %s failed", scope["method"], scope["path"])
-            response = errors.ProxyError(
-                500, "internal_error", "the server failed on this request; see its log"
-            ).to_response()
+            response = errors.internal_error().to_response()
         await response(scope, receive, send)

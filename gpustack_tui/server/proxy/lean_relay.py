@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,7 +25,7 @@ from gpustack_tui.server.proxy.usage import tokens_from_body
 if TYPE_CHECKING:
     from gpustack_tui.server.proxy.lean_request import Incoming
     from gpustack_tui.server.proxy.lean_server import ClientConnection
-    from gpustack_tui.server.proxy.router import UsageRecorder
+    from gpustack_tui.server.proxy.rules import Admission
 
 logger = logging.getLogger(__name__)
 
@@ -48,27 +47,22 @@ class Attempt:
         self,
         conn: ClientConnection,
         request: Incoming,
+        admission: Admission,
         *,
-        deployment: str,
         addresses: list[Address],
         message: tuple[bytes, bytes, bytes, bytes],
         pool: UpstreamPool,
-        usage: UsageRecorder | None,
-        key: str | None,
-        t0: float,
         failed: Failed,
     ) -> None:
         self.conn = conn
         self.request = request
-        self.deployment = deployment
+        self.admission = admission
+        self.deployment = admission.deployment
         self._addresses = addresses
         self._message = message
         self._pool = pool
-        self._usage = usage
-        self._key = key
-        self._t0 = t0
         self._failed = failed
-        self.capture = usage is not None
+        self.capture = admission.usage is not None
         self._out: list[bytes] = []
 
     # What most requests never change, as class defaults: fewer writes per request.
@@ -244,17 +238,14 @@ class Attempt:
             self._fail(errors.upstream_error(self.deployment, self._where(), what))
 
     def _count(self, status: int) -> None:
-        if self._counted or self._usage is None:
+        if self._counted or self.admission.usage is None:
             return
         self._counted = True
         captured = b""
         if self.capture:
             captured = self._first or bytes(self._captured or b"")
         tokens = tokens_from_body(captured, streamed=self.sse) if captured else None
-        seconds = time.perf_counter() - self._t0
-        self._usage.record(
-            self.deployment, self._key, status=status, seconds=seconds, tokens=tokens
-        )
+        self.admission.record(status, tokens)
 
     def _fail(self, exc: errors.ProxyError) -> None:
         self._count(exc.status_code)

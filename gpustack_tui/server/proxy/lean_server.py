@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 from gpustack_tui.server.proxy.lean_asgi import AsgiExchange, status_line, stock_headers
 from gpustack_tui.server.proxy.lean_request import Incoming
 from gpustack_tui.server.proxy.lean_upstream import UpstreamConnection
-from gpustack_tui.server.proxy.router import ALIASES, OPENAI_PATHS, PROXY_PREFIX
+from gpustack_tui.server.proxy.paths import ALIASES, OPENAI_PATHS, PROXY_PREFIX
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from gpustack_tui.server.access.keys import KeyRing
-from gpustack_tui.server.proxy import Forwarder, ModelRoute, build_inference_router
+from gpustack_tui.server.proxy import Forwarder, InferenceRoutes, ModelRoute
 from gpustack_tui.server.proxy.fast_path import FastPath
 from gpustack_tui.server.proxy.lean_exchange import LeanInference
 from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
@@ -77,8 +77,8 @@ def start_proxy(
         table = StaticRouteTable(*routes)
         if forwarder is None:
             app = FastAPI()
-            router = build_inference_router(table, keys=keys, usage=usage)
-            app.include_router(router)
+            routes = InferenceRoutes(table, keys=keys, usage=usage)
+            app.include_router(routes.router)
         else:
             own = forwarder
 
@@ -89,16 +89,15 @@ def start_proxy(
                 await own.aclose()
 
             app = FastAPI(lifespan=lifespan)
-            router = build_inference_router(table, own, keys=keys, usage=usage)
-            app.include_router(router)
+            routes = InferenceRoutes(table, own, keys=keys, usage=usage)
+            app.include_router(routes.router)
         served: Served | LeanServed
         if lean:
-            own_forwarder = forwarder or router.forwarder  # type: ignore[attr-defined]
-            pool = UpstreamPool(read_timeout=own_forwarder.read_timeout)
+            pool = UpstreamPool(read_timeout=routes.forwarder.read_timeout)
             handler = LeanInference(table, keys=keys, usage=usage, pool=pool)
-            served = serve_lean(handler, FastPath(app, router), forwarder=own_forwarder)
+            served = serve_lean(handler, FastPath(app, routes), forwarder=routes.forwarder)
         else:
-            served = serve(FastPath(app, router))  # as the server serves it
+            served = serve(FastPath(app, routes))  # as the server serves it
         client = httpx.Client(base_url=served.url, trust_env=False, timeout=10)
         running.append((served, client))
         return Proxy(served.url, table, client)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from gpustack_tui.server.proxy import build_inference_router
+from gpustack_tui.server.proxy import InferenceRoutes
 from gpustack_tui.server.proxy.fast_path import FastPath
 from tests.server.proxy.support import StaticRouteTable, assert_openai_error, route, serve
 
@@ -19,14 +19,14 @@ class BrokenTable(StaticRouteTable):
 
 def test_other_paths_reach_the_app_and_a_bug_is_a_clean_500(shared_backends) -> None:
     app = FastAPI()
-    router = build_inference_router(BrokenTable(route("m", shared_backends[0].url)), keys=None)
-    app.include_router(router)
+    routes = InferenceRoutes(BrokenTable(route("m", shared_backends[0].url)), keys=None)
+    app.include_router(routes.router)
 
     @app.post("/v1/chat/completions/extra")
     def extra() -> dict[str, str]:
         return {"served_by": "the app"}
 
-    served = serve(FastPath(app, router))
+    served = serve(FastPath(app, routes))
     try:
         with httpx.Client(base_url=served.url, trust_env=False, timeout=10) as client:
             error = assert_openai_error(

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gpustack_tui.server.proxy import ModelRoute, build_inference_router
+from gpustack_tui.server.proxy import InferenceRoutes, ModelRoute
 from gpustack_tui.server.proxy.fast_path import FastPath
 from gpustack_tui.server.proxy.lean_exchange import LeanInference
 from gpustack_tui.server.proxy.lean_server import tls_context
@@ -40,15 +40,11 @@ def lean() -> Iterator[Callable[..., LeanServed]]:
     ) -> LeanServed:
         table = StaticRouteTable(*routes)
         app = FastAPI()
-        router = build_inference_router(table, keys=None)
-        app.include_router(router)
+        routes = InferenceRoutes(table, keys=None)
+        app.include_router(routes.router)
         handler = LeanInference(table, keys=None, pool=UpstreamPool())
         served = serve_lean(
-            handler,
-            FastPath(app, router),
-            forwarder=router.forwarder,  # type: ignore[attr-defined]
-            tls=tls,
-            idle=idle,
+            handler, FastPath(app, routes), forwarder=routes.forwarder, tls=tls, idle=idle
         )
         running.append(served)
         return served

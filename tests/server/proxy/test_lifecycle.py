@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from starlette.requests import Request
 
-from gpustack_tui.server.proxy import Forwarder, build_inference_router
+from gpustack_tui.server.proxy import Forwarder, InferenceRoutes
 from tests.server.proxy.support import StaticRouteTable, route, serve
 
 
@@ -15,7 +15,7 @@ def test_owned_forwarder_runs_in_the_router_lifespan(shared_backends) -> None:
     backend = shared_backends[0]
     table = StaticRouteTable(route("m", backend.url))
     app = FastAPI()
-    app.include_router(build_inference_router(table, keys=None), prefix="/api")
+    app.include_router(InferenceRoutes(table, keys=None).router, prefix="/api")
     served = serve(app)
     try:
         response = httpx.post(
@@ -64,7 +64,7 @@ def test_generic_proxy_path_under_a_mount_prefix(shared_backends) -> None:
     backend = shared_backends[0]
     table = StaticRouteTable(route("m", backend.url, generic_proxy=True))
     app = FastAPI()
-    app.include_router(build_inference_router(table, keys=None), prefix="/api")
+    app.include_router(InferenceRoutes(table, keys=None).router, prefix="/api")
     served = serve(app)
     try:
         echo = httpx.get(
