@@ -29,7 +29,9 @@ class ApiError(Exception):
     `code` is stable for scripts, `message` is for people.
     """
 
-    def __init__(self, code: str, message: str, status: int = 0, details: dict | None = None):
+    def __init__(
+        self, code: str, message: str, status: int = 0, details: dict[str, Any] | None = None
+    ):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -83,11 +85,16 @@ class Client:
             raise _error_from(response)
         return response
 
+    def _object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """The JSON object a route answers with (these routes answer objects)."""
+        body: dict[str, Any] = self._request(method, path, **kwargs).json()
+        return body
+
     # -- server -----------------------------------------------------------------------------
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         """Server liveness and version (no token needed)."""
-        return self._request("GET", "/healthz").json()
+        return self._object("GET", "/healthz")
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -184,7 +191,7 @@ class Client:
 
     def plan(self, spec: DeploymentSpec) -> dict[str, Any]:
         """Where the spec's replicas would land on the live cluster (nothing is started)."""
-        return self._request("POST", "/api/v1/plan", json=spec.model_dump(mode="json")).json()
+        return self._object("POST", "/api/v1/plan", json=spec.model_dump(mode="json"))
 
     # -- instances --------------------------------------------------------------------------
 
@@ -277,7 +284,7 @@ class Client:
 
     def usage(self) -> dict[str, Any]:
         """Inference usage since the server started, per deployment, per key and per pair."""
-        return self._request("GET", "/api/v1/usage").json()
+        return self._object("GET", "/api/v1/usage")
 
     # -- models: metadata, estimate, search ---------------------------------------------------
 
@@ -286,7 +293,7 @@ class Client:
         {source: {huggingface|modelscope|local_path: str}, backend, gpus, gpu_memory,
         backend_parameters, category, worker, revision, extended_kv_cache}. Reading a hub can
         take a while, hence the longer timeout."""
-        return self._request("POST", "/api/v1/estimate", json=body, timeout=120.0).json()
+        return self._object("POST", "/api/v1/estimate", json=body, timeout=120.0)
 
     def search_models(
         self, query: str, source: str = "huggingface", limit: int = 20
@@ -311,7 +318,7 @@ class Client:
         if all_files:
             params["all"] = "true"
         kwargs: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
-        return self._request("GET", "/api/v1/files", params=params, **kwargs).json()
+        return self._object("GET", "/api/v1/files", params=params, **kwargs)
 
     # -- backends defined by users -----------------------------------------------------------
 

@@ -7,6 +7,7 @@ so what a user previews is exactly what runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from gpustack_tui.backends.catalog import BUILTIN, FAMILY_OF_VENDOR
 from gpustack_tui.backends.custom import build_custom_plan
@@ -41,6 +42,17 @@ class Site:
     # MindIE's rank table: every node's address and GPU indexes, in rank order.
     node_ips: tuple[str, ...] = ()
     node_gpu_indexes: tuple[tuple[int, ...], ...] = ()
+
+
+class _Placed(TypedDict):
+    """Where and what one node serves: the arguments every kind of launch plan takes."""
+
+    model_path: str
+    model_name: str
+    port: int | None
+    gpu_indexes: tuple[int, ...]
+    worker_ip: str
+    backend_parameters: list[str]
 
 
 DEFAULT_HEALTH_PATH = "/v1/models"
@@ -93,7 +105,7 @@ def launch_plan(
     `{port}` in the command. ValueError when it cannot be built (no image for these GPUs, a
     backend without a launch plan yet, a malformed command). A backend the user defined is
     given as `user_backend`."""
-    placed = {
+    placed: _Placed = {
         "model_path": model_path,
         "model_name": spec.name,
         "port": port,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from gpustack_tui.domain.deployment import DeploymentSpec
@@ -35,4 +37,4 @@ class ApiErrorBody(BaseModel):
 
     code: str
     message: str
-    details: dict = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ the GPU count when the user's parallelism flags fix it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Literal, TypedDict
 
 from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.backends.for_spec import image_problem
@@ -68,7 +69,19 @@ def smallest_gpu(workers: Iterable[WorkerSnapshot], cluster: str) -> int:
     return min(sizes, default=0)
 
 
-def _common(spec: DeploymentSpec, excluded: dict[str, str]) -> dict:
+class _Common(TypedDict):
+    """The fields of a Request that every backend's request takes from the spec alike."""
+
+    deployment: str
+    cluster: str
+    placement: Literal["spread", "binpack"]
+    worker_selector: dict[str, str]
+    gpu_selector: tuple[tuple[str, int], ...]
+    replicas: int
+    excluded: dict[str, str]
+
+
+def _common(spec: DeploymentSpec, excluded: dict[str, str]) -> _Common:
     scheduling = spec.scheduling
     return {
         "deployment": spec.name,
