@@ -118,7 +118,7 @@ def metadata_from_directory_facts(
 def _gguf_int(meta: dict[str, Any], key: str) -> int | None:
     value = meta.get(key)
     if isinstance(value, list) and value:
-        value = max(v for v in value if isinstance(v, int)) if value else None
+        value = max((v for v in value if isinstance(v, int)), default=None)
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 

@@ -79,7 +79,7 @@ def translate(call: Callable[[], T], repo: str) -> T:
     except OfflineModeIsEnabled as exc:
         raise SourceError("network", "HF_HUB_OFFLINE is set: unset it to reach the hub") from exc
     except HfHubHTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else 0
+        status = exc.response.status_code
         if status in (401, 403):
             raise SourceError(
                 "unauthorized",

@@ -84,7 +84,7 @@ def search(query: str, limit: int = PAGE_SIZE) -> list[SearchHit]:
         return [
             SearchHit(
                 source="modelscope",
-                model_id=r.repo_id,
+                model_id=repo_id,
                 downloads=r.downloads or 0,
                 likes=r.likes or 0,
                 last_modified=_iso(r.last_modified),
@@ -94,6 +94,8 @@ def search(query: str, limit: int = PAGE_SIZE) -> list[SearchHit]:
                 private=bool(r.private),
             )
             for r in page.items
+            # An item without its owner or name has no id to deploy by: skip it, not the search.
+            if (repo_id := r.repo_id) is not None
         ]
 
     hits = translate(call, query)
