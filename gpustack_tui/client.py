@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import IO, Any
 
 import httpx
@@ -218,7 +218,7 @@ class Client:
         name: str,
         tail: int | None = None,
         on_open: Callable[[Callable[[], None]], object] | None = None,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Yield an instance's log as it grows, until the caller stops or the instance goes.
         `on_open` gets a function that ends the stream from any thread (a quiet log would
         otherwise keep the reading thread waiting for its next line)."""

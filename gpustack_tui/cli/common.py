@@ -33,7 +33,8 @@ class CliError(click.ClickException):
         self, message: str, exit_code: int = EXIT_ERROR, details: Iterable[str] = ()
     ) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        # Click types exit_code as a ClassVar, yet reads it from the instance when it exits.
+        self.exit_code = exit_code  # type: ignore[misc]
         self.details = list(details)
 
     def show(self, file: Any = None) -> None:

@@ -58,7 +58,7 @@ class RootGroup(click.Group):
 def api_error(exc: ApiError) -> CliError:
     """`error: <message>`; when the server lists per-field problems, one line for each instead."""
     details: list[str] = []
-    problems = exc.details.get("errors") if isinstance(exc.details, dict) else None
+    problems = exc.details.get("errors")
     if isinstance(problems, list):
         for item in problems:
             if isinstance(item, dict) and "msg" in item:

@@ -121,7 +121,7 @@ def format_labels(labels: dict[str, str]) -> str:
 
 def workers_table(workers: Sequence[Worker]) -> list[str]:
     """NAME STATE ADDRESS GPUS CPU RAM LABELS MESSAGE, one row per worker."""
-    rows = [
+    rows: list[list[str | Cell]] = [
         [
             w.name,
             state_cell(w.state.value),

@@ -8,6 +8,7 @@ it) and removes the temporary folder: nothing is left running.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -236,7 +237,7 @@ def _populate(demo: Demo, say: Callable[[str], None]) -> None:
             try:
                 wait_for(
                     f"before {spec.name} ran",
-                    lambda name=spec.name: _running(client, name),
+                    functools.partial(_running, client, spec.name),
                     RUNNING_SECONDS,
                     demo.process,
                 )

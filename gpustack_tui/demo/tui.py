@@ -17,7 +17,7 @@ class DemoApp(GpustackApp):
 
     title_badge = "DEMO"
     # Textual reads a relative CSS_PATH beside the class's own module: point at the app's.
-    CSS_PATH = Path(tui_app.__file__).parent / str(GpustackApp.CSS_PATH)
+    CSS_PATH = str(Path(tui_app.__file__).parent / GpustackApp.CSS_PATH)
 
 
 def run_demo_tui(demo: Demo, keep: bool) -> None:

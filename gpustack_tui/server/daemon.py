@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from gpustack_tui.config import Paths
 from gpustack_tui.domain.worker import Worker
@@ -142,6 +143,23 @@ def _check_port(host: str, port: int, flag: str = "--port") -> None:
             raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
+def _config(app: ASGIApp, host: str, port: int, **options: Any) -> uvicorn.Config:
+    """uvicorn's settings for the server's main port (`options`: more of them)."""
+    # proxy_headers off: nothing sits in front of this server, and the proxy passes the real
+    # peer on in X-Forwarded-For itself. A stop waits this long for answers being sent (a
+    # followed log never ends by itself).
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
+        **options,
+    )
+
+
 def _url(host: str, port: int, scheme: str = "http") -> str:
     shown = f"[{host}]" if ":" in host else host
     if host in ("0.0.0.0", "::"):
@@ -200,30 +218,15 @@ def run_server(
             json.dumps({"url": url, "pid": os.getpid(), "inference_url": endpoint})
         )
         log.info("serving %s (data dir %s)", url, paths.data_dir)
-        served = parts.fast(app) if inference is None else app
-        lean = None
-        options: dict[str, Any] = {}
         if inference is None:
+            served = parts.fast(app)
             lean = _lean_inference(parts, upstream_timeout)
-            options["http"] = LeanProtocol(LeanService(lean, served))
-        # proxy_headers off: nothing sits in front of this server, and the proxy passes the real
-        # peer on in X-Forwarded-For itself. A stop waits this long for answers being sent (a
-        # followed log never ends by itself).
-        config = uvicorn.Config(
-            served,
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=False,
-            proxy_headers=False,
-            timeout_graceful_shutdown=GRACEFUL_STOP_SECONDS,
-            **options,
-        )
-        if lean is not None:
-            leader = _Leader(config)
+            http = LeanProtocol(LeanService(lean, served))
+            leader = _Leader(_config(served, host, port, http=http))
             leader.on_stopped = lean.pool.close
             leader.run()
             return
+        config = _config(app, host, port)
         log.info("inference routes on %s (lean listener)", inference.url)
         factory = config.get_loop_factory()
         loop = factory() if factory is not None else asyncio.new_event_loop()

@@ -25,8 +25,8 @@ async def start_instance(
     is then `downloading`, and `continue_download` carries on). An unreachable worker leaves it
     as it is for the next pass; anything the agent refuses puts it in error with its words."""
     if not downloads.is_hub(spec):
-        paths = dict.fromkeys(instance.all_workers, spec.source.value)
-        await launch(store, sessions, spec, worker, instance, paths)
+        local = dict.fromkeys(instance.all_workers, spec.source.value)
+        await launch(store, sessions, spec, worker, instance, local)
         return
     paths = await _model_paths(store, sessions, spec, instance, ask=True)
     if paths is not None:

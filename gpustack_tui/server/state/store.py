@@ -9,9 +9,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
@@ -59,7 +60,9 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    def _insert(self, sql: str, params: object, taken: str) -> None:
+    def _insert(
+        self, sql: str, params: tuple[object, ...] | Mapping[str, object], taken: str
+    ) -> None:
         """Run one INSERT; AlreadyExists(`taken`) when the row's unique key is taken."""
         try:
             with self._tx() as db:
@@ -327,8 +330,8 @@ class Store:
             f"an API key named {row['name']!r} already exists",
         )
 
-    def list_api_keys(self) -> list[dict[str, object]]:
-        """Every API key row (hashes included), oldest first."""
+    def list_api_keys(self) -> list[dict[str, Any]]:
+        """Every API key row (hashes included), oldest first: SQLite's values, as stored."""
         return [dict(r) for r in self._query("SELECT * FROM api_keys ORDER BY created_at, name")]
 
     def revoke_api_key(self, name: str) -> None:

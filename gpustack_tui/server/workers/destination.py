@@ -74,7 +74,7 @@ def parse_destination(destination: str, ssh_config_path: str | Path | None = Non
     `ssh_config_path` defaults to `~/.ssh/config` (a missing file is fine). Raises `ValueError`
     with a message meant for the operator when the destination is malformed.
     """
-    text = destination.strip() if isinstance(destination, str) else ""
+    text = destination.strip()
     if not text:
         raise ValueError("empty SSH destination: expected `host`, `user@host` or `user@host:port`")
     if text == LOCAL_DESTINATION:
@@ -96,9 +96,9 @@ def parse_destination(destination: str, ssh_config_path: str | Path | None = Non
         port = _parse_port(str(config["port"]), text) if config.get("port") else 22
     if user is None:
         user = str(config.get("user") or "") or _current_user()
-    identity_files = tuple(
-        str(Path(os.path.expanduser(p))) for p in config.get("identityfile", []) or []
-    )
+    listed = config.get("identityfile")
+    names = listed if isinstance(listed, list) else [listed] if isinstance(listed, str) else []
+    identity_files = tuple(str(Path(os.path.expanduser(str(p)))) for p in names)
     return SshTarget(host=resolved_host, port=port, user=user, identity_files=identity_files)
 
 
@@ -150,7 +150,8 @@ def _lookup_config(host: str, ssh_config_path: str | Path | None) -> dict[str, o
         return {}
     try:
         config = paramiko.SSHConfig.from_path(str(path))
-        found = dict(config.lookup(host))
+        # Its stubs say str values, but IdentityFile comes as a list of them.
+        found: dict[str, object] = dict(config.lookup(host))
     except (OSError, paramiko.SSHException, ValueError) as exc:
         raise ValueError(f"cannot read the SSH config {path}: {exc}") from exc
     if found.get("hostname") == host:

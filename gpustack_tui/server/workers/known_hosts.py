@@ -111,7 +111,7 @@ def _keys_for(path: Path, name: str) -> list[paramiko.PKey]:
         except Exception:  # InvalidHostKey, SSHException, ...: a bad line, not a bad file
             log.debug("skipping unparsable line %d of %s", number, path)
             continue
-        if entry is not None and entry.key is not None and _matches(name, entry.hostnames):
+        if entry is not None and _matches(name, entry.hostnames):
             keys.append(entry.key)
     return keys
 

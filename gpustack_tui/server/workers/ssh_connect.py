@@ -56,7 +56,8 @@ def connect_client(
             target.host,
             port=target.port,
             username=target.user,
-            key_filename=list(key_files) or None,
+            # paramiko takes a list of key files too, though its stubs say one str.
+            key_filename=list(key_files) or None,  # type: ignore[arg-type]
             timeout=timeout,
             banner_timeout=timeout,
             auth_timeout=timeout,
@@ -81,10 +82,12 @@ def connect_client(
     transport = client.get_transport()
     if transport is not None:
         transport.set_keepalive(KEEPALIVE_SECONDS)
-        with contextlib.suppress(OSError, AttributeError):
+        sock = transport.sock
+        with contextlib.suppress(OSError):
             # Small requests must leave at once: Nagle would hold one back until the previous
             # packet is acknowledged, and delayed ACKs make that ~40 ms per round trip.
-            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if isinstance(sock, socket.socket):  # not a channel of a jump host
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return client
 
 
