@@ -23,9 +23,10 @@ Both paths apply one set of rules (rules.py: the key, the deployment and its sco
 switches, the instances to try, the usage count); model_name.py reads which deployment a
 request names, paths.py which paths are served and where each goes upstream.
 router.py is the FastAPI path (forwarder.py sends over aiohttp). On the lean path,
-lean_server.py parses requests (httptools), lean_exchange.py applies the rules, lean_relay.py
-carries a request to an instance and its answer back, lean_upstream.py keeps the keep-alive
-connections, lean_asgi.py hands what the lean path leaves alone to the app.
+lean_server.py parses requests (httptools) into lean_request.Incoming and keeps each
+connection's one state (lean_state.py: the states and their moves), lean_exchange.py applies
+the rules, lean_relay.py carries a request to an instance and its answer back, lean_upstream.py
+keeps the keep-alive connections, lean_asgi.py hands what the lean path leaves alone to the app.
 """
 
 from gpustack_tui.server.proxy.errors import ProxyError

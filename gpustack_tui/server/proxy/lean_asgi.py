@@ -42,7 +42,6 @@ class AsgiExchange:
         self._body_done = False
         self._gone = False
         self._event = asyncio.Event()
-        self._read_paused = False
         self._continue = request.header(b"expect") == b"100-continue"
         self._started = False
         self._finished = False
@@ -54,15 +53,21 @@ class AsgiExchange:
 
     # -- from the connection -----------------------------------------------------------------
 
+    @property
+    def backlogged(self) -> bool:
+        """Whether more of the body waits than the app should be given ahead (the connection
+        stops reading until the app takes it)."""
+        return self._buffered > READ_AHEAD and not self._finished
+
     def feed(self, data: bytes) -> None:
         """A piece of the request body arrived."""
+        if self._finished:
+            return  # the app answered without it: the rest is read and dropped
         self._chunks.append(data)
         self._buffered += len(data)
         self._event.set()
-        transport = self.conn.transport
-        if self._buffered > READ_AHEAD and not self._read_paused and transport is not None:
-            self._read_paused = True
-            transport.pause_reading()
+        if self._buffered > READ_AHEAD:
+            self.conn.steer_reading()
 
     def complete(self) -> None:
         """The request body is whole."""
@@ -118,7 +123,7 @@ class AsgiExchange:
     async def _receive(self) -> Message:
         if self._continue and not self._body_done and not self._chunks and not self._gone:
             self._continue = False
-            if self.conn.transport is not None and not self.conn.lost:
+            if self.conn.transport is not None and not self.conn.closed:
                 self.conn.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         while not self._chunks and not self._body_done and not self._gone:
             self._event.clear()
@@ -126,10 +131,9 @@ class AsgiExchange:
         if self._chunks:
             body = b"".join(self._chunks)
             self._chunks.clear()
-            self._buffered = 0
-            if self._read_paused and self.conn.transport is not None and not self.conn.lost:
-                self._read_paused = False
-                self.conn.transport.resume_reading()
+            backlogged, self._buffered = self.backlogged, 0
+            if backlogged:
+                self.conn.steer_reading()
             self._body_sent = self._body_done
             return {"type": "http.request", "body": body, "more_body": not self._body_done}
         if self._gone or self._finished:
@@ -137,10 +141,15 @@ class AsgiExchange:
         if not self._body_sent:
             self._body_sent = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        while not self._gone and not self._finished:  # then wait for the client to leave
+        while not self._over():  # then wait for the client to leave
             self._event.clear()
             await self._event.wait()
         return {"type": "http.disconnect"}
+
+    def _over(self) -> bool:
+        """Whether the client left or the answer is whole (a call, not an attribute test: the
+        awaits in between change both)."""
+        return self._gone or self._finished
 
     async def _send(self, message: Message) -> None:
         kind = message["type"]
@@ -151,7 +160,7 @@ class AsgiExchange:
         if kind != "http.response.body" or self._finished:
             return
         conn = self.conn
-        if conn.lost or conn.transport is None:
+        if conn.closed or conn.transport is None:
             return  # the app learns it from receive()'s http.disconnect
         body: bytes = message.get("body", b"")
         more = message.get("more_body", False)
@@ -191,16 +200,18 @@ class AsgiExchange:
         return b"".join(lines)
 
 
-_date: list[Any] = [0, b""]
+_stock_second = 0
+_stock_lines = b""
 
 
 def stock_headers() -> bytes:
     """The Date and Server header lines; the date is recomputed once a second."""
+    global _stock_second, _stock_lines
     now = int(time.time())
-    if _date[0] != now:
+    if _stock_second != now:
         date = formatdate(now, usegmt=True).encode()
-        _date[0], _date[1] = now, b"date: " + date + b"\r\nserver: gpustack-tui\r\n"
-    return _date[1]
+        _stock_second, _stock_lines = now, b"date: " + date + b"\r\nserver: gpustack-tui\r\n"
+    return _stock_lines
 
 
 _STATUS_LINES: dict[int, bytes] = {}

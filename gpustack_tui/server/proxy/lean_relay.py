@@ -83,7 +83,7 @@ class Attempt:
 
     def start(self) -> None:
         """Send to the current instance: on an idle connection now, else once one is open."""
-        if self.conn.lost:
+        if self.conn.closed:
             self.conn.finish(self.request)
             return
         if self._index >= len(self._addresses):
@@ -111,7 +111,7 @@ class Attempt:
         self._send(upstream)
 
     def _send(self, upstream: UpstreamConnection) -> None:
-        if self.conn.lost:
+        if self.conn.closed:
             self._pool.release(upstream)
             self.conn.finish(self.request)
             return
@@ -221,7 +221,7 @@ class Attempt:
             self.flush()
             self.conn.finish(self.request, close=True)
             return
-        if reason == "abandoned" or self.conn.lost:
+        if reason == "abandoned" or self.conn.closed:
             self.conn.finish(self.request)
         elif (
             reason == "lost" and upstream is not None and upstream.exchanges > 1 and not self._fresh
@@ -258,5 +258,5 @@ class Attempt:
             return
         self._out = []
         transport = self.conn.transport
-        if not self.conn.lost and transport is not None:
+        if not self.conn.closed and transport is not None:
             transport.write(out[0] if len(out) == 1 else b"".join(out))

@@ -8,6 +8,10 @@ the answer's bytes go straight back. Everything else (GET /v1/models, /healthz, 
 forms, chunked request bodies, `Expect: 100-continue`, HTTP/1.0, HEAD, large bodies) and the
 whole management API go to the ASGI app through `AsgiExchange`, whose FastAPI routes answer
 the rare inference requests too: one implementation of each rule.
+
+Each connection answers its requests in order, one at a time; where it stands is one state
+(lean_state.py: the states and the moves between them). Requests pipelined behind an answer
+wait parsed, and reading from the client pauses while they do (at most one read is buffered).
 """
 
 from __future__ import annotations
@@ -23,9 +27,18 @@ import httptools
 from starlette.types import ASGIApp
 
 from gpustack_tui.server.proxy.lean_asgi import AsgiExchange, status_line, stock_headers
-from gpustack_tui.server.proxy.lean_request import Incoming
+from gpustack_tui.server.proxy.lean_request import Incoming, is_lean
+from gpustack_tui.server.proxy.lean_state import (
+    ANSWERING,
+    BUSY,
+    CLOSED,
+    CLOSING,
+    IDLE,
+    RECEIVING,
+    ConnectionState,
+    check_move,
+)
 from gpustack_tui.server.proxy.lean_upstream import UpstreamConnection
-from gpustack_tui.server.proxy.paths import ALIASES, OPENAI_PATHS, PROXY_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +46,8 @@ IDLE_SECONDS = 75.0
 """A connection that sends nothing for this long while no answer is being sent is closed (idle
 keep-alive connections, and clients that stall in the middle of a request), as nginx does."""
 SWEEP_SECONDS = 5.0
-LEAN_BODY_LIMIT = 16 * 1024 * 1024
-"""A body up to this size is read whole on the lean path; a larger one streams through ASGI."""
-LEAN_METHODS = frozenset({b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"OPTIONS"})
-"""Generic-proxy methods on the lean path (HEAD's answer has no body: ASGI handles it)."""
-OPENAI_POST = frozenset(p.encode() for p in (*OPENAI_PATHS, *ALIASES))
-_PREFIX = PROXY_PREFIX.encode()
-_FORMS = (b"multipart/form-data", b"application/x-www-form-urlencoded")
-_NOTED = frozenset(
-    {
-        b"authorization",
-        b"x-api-key",
-        b"content-length",
-        b"content-type",
-        b"transfer-encoding",
-        b"expect",
-    }
-)
-"""Headers `_is_lean` looks at."""
+_SILENT = frozenset({IDLE, RECEIVING})
+"""States in which a silent client is closed after the idle time (no answer is being sent)."""
 
 
 class Handler(Protocol):
@@ -62,7 +59,11 @@ class Handler(Protocol):
 
 
 class ClientConnection(asyncio.Protocol):
-    """One client connection; answers its requests in order, one at a time."""
+    """One client connection; answers its requests in order, one at a time.
+
+    Where it stands is `state` alone (see lean_state.py for the states and the moves between
+    them); `line` holds the requests begun and not yet answered.
+    """
 
     def __init__(self, service: LeanService) -> None:
         self.service = service
@@ -70,19 +71,30 @@ class ClientConnection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.peer: str | None = None
         self.server_addr: tuple[str, int] | None = None
-        self.lost = False
+        self.state = IDLE
+        self.line: deque[Incoming] = deque()
+        """Requests begun and not yet answered, in order: the first is the one being received
+        or answered, the rest wait (parsed) for their turn."""
+        self.active_at = time.monotonic()
+        """When the client last sent something or its last answer was done."""
         self.paused = False
+        """Whether the transport asked us to stop writing (the client reads slowly)."""
         self.upstream: UpstreamConnection | None = None
         """The instance connection now relaying to this client (paused with it)."""
         self._drained: asyncio.Future[None] | None = None
-        self.busy = False
-        """Whether a request is being answered (close() waits for it)."""
-        self.closing = False
-        """The server is stopping: close once the request being answered is done."""
-        self.active_at = time.monotonic()
-        """When the client last sent something or its last answer was done."""
-        self._current: Incoming | None = None
-        self._pending: deque[Incoming] = deque()
+        self._reading_held = False
+        """Whether reading from the client is paused (see `steer_reading`)."""
+        self._parsing = Incoming()
+        """The request the parser is reading (the last of `line`, unless the state is CLOSED)."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (by either side): nothing more is written."""
+        return self.state is CLOSED
+
+    def _move(self, to: ConnectionState) -> None:
+        check_move(self.state, to)
+        self.state = to
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -101,14 +113,14 @@ class ClientConnection(asyncio.Protocol):
 
     async def drain(self) -> None:
         """Wait until the client has taken enough of what was written (ASGI back-pressure)."""
-        if self.paused and not self.lost:
+        if self.paused and self.state is not CLOSED:
             if self._drained is None:
                 self._drained = asyncio.get_running_loop().create_future()
             await self._drained
 
     def respond(self, request: Incoming, status: int, headers: list[bytes], body: bytes) -> None:
         """Write a whole response; `headers` are complete `name: value\\r\\n` lines."""
-        if self.lost or self.transport is None:
+        if self.state is CLOSED or self.transport is None:
             return
         keep = request.keep_alive
         head = [
@@ -120,23 +132,75 @@ class ClientConnection(asyncio.Protocol):
         ]
         self.transport.writelines([b"".join(head), body])
 
+    # -- the line of requests ----------------------------------------------------------------
+
     def finish(self, request: Incoming, *, close: bool = False) -> None:
         """The response to `request` is complete: go on with the next request, or close."""
         self.upstream = None
-        self.busy = False
-        self._current = None
         self.active_at = time.monotonic()
-        if close or self.closing or not request.keep_alive or self.lost:
-            if self.transport is not None:
-                self.transport.close()
+        if self.state is CLOSED:
             return
-        if self._pending:
-            self._start(self._pending.popleft())
+        line = self.line
+        if line and line[0] is request:
+            line.popleft()
+        if close or self.state is CLOSING or not request.keep_alive:
+            self.close()
+            return
+        if self._reading_held:
+            self.steer_reading()
+        if not line:
+            self._move(IDLE)
+        elif line[0].ready:
+            # On the next turn: answers given at once (errors) would otherwise nest a call each.
+            asyncio.get_running_loop().call_soon(self._answer_next)
+        else:
+            self._move(RECEIVING)
+
+    def _answer_next(self) -> None:
+        if self.state is CLOSING:
+            self.close()
+        elif self.state is ANSWERING and self.line:
+            self._answer(self.line[0])
+
+    def _answer(self, request: Incoming) -> None:
+        if self.state is RECEIVING:
+            self._move(ANSWERING)
+        if request.asgi is not None:
+            request.asgi.start()
+        else:
+            self.service.handler.handle(self, request)
+
+    def steer_reading(self) -> None:
+        """Pause reading while requests wait in line behind the one being answered (at most
+        what one read brought is buffered), while the app has not taken the body it was given,
+        or when this answer is the last one and its request is whole; read again otherwise."""
+        line, parsing = self.line, self._parsing
+        hold = (
+            len(line) > 1
+            or (self.state is CLOSING and bool(line) and line[0].complete)
+            or (parsing.asgi is not None and parsing.asgi.backlogged)
+        )
+        if hold != self._reading_held and self.transport is not None and self.state is not CLOSED:
+            self._reading_held = hold
+            if hold:
+                self.transport.pause_reading()
+            else:
+                self.transport.resume_reading()
 
     def shutdown(self) -> None:
-        """The server is stopping: close now when idle, else once the current answer is sent."""
-        self.closing = True
-        if not self.busy and self.transport is not None:
+        """The server is stopping: close now when no answer is being sent, else once it is."""
+        if self.state is ANSWERING:
+            self._move(CLOSING)
+            self.steer_reading()
+        elif self.state is not CLOSING:
+            self.close()
+
+    def close(self) -> None:
+        """Close the connection now (what is written still goes out)."""
+        if self.state is CLOSED:
+            return
+        self._move(CLOSED)
+        if self.transport is not None:
             self.transport.close()
 
     # -- asyncio -----------------------------------------------------------------------------
@@ -152,6 +216,8 @@ class ClientConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.active_at = time.monotonic()
+        if self.state is CLOSED:
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -162,39 +228,48 @@ class ClientConnection(asyncio.Protocol):
             self._bad(f"invalid HTTP request ({type(exc).__name__})")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
+        if self.state is not CLOSED:
+            self._move(CLOSED)
         self.service.connections.discard(self)
         upstream, self.upstream = self.upstream, None
         if upstream is not None:
             upstream.abandon()  # the instance stops generating for nobody
-        for request in (self._current, *self._pending):
-            if request is not None and request.asgi is not None:
+        for request in self.line:
+            if request.asgi is not None:
                 request.asgi.disconnected()
+        self.line.clear()
         drained, self._drained = self._drained, None
         if drained is not None and not drained.done():
             drained.set_result(None)
 
     def _bad(self, message: str) -> None:
-        if self.transport is None or self.lost:
+        if self.state is CLOSED or self.transport is None:
+            return
+        if self.state in BUSY and self.line and self._parsing is not self.line[0]:
+            # The unreadable request waits behind the one being answered: answer that one,
+            # then close (a 400 now would cut into its answer).
+            if self.state is ANSWERING:
+                self._move(CLOSING)
+            self.steer_reading()
             return
         body = message.encode()
         self.transport.write(
             b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
         )
-        self.transport.close()
+        self.close()
 
     # -- httptools ---------------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        request = Incoming()
-        if self._current is None:
-            self._current = request
+        request = self._parsing = Incoming()
+        if self.state is CLOSED:
+            return  # the rest of a read that ended the connection: never answered
+        self.line.append(request)
+        if self.state is IDLE:
+            self._move(RECEIVING)
         else:
-            self._pending.append(request)
-        self._parsing = request
-
-    _parsing: Incoming
+            self.steer_reading()  # it waits behind the one being answered: read no further
 
     def on_url(self, url: bytes) -> None:
         self._parsing.url += url
@@ -205,51 +280,17 @@ class ClientConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         request = self._parsing
         parser = self.parser
-        request.method = method = parser.get_method()
+        request.method = parser.get_method()
         request.http_version = parser.get_http_version()
         request.keep_alive = request.http_version == "1.1" and parser.should_keep_alive()
         url = request.url
         at = url.find(b"?")
         request.path, request.query = (url, b"") if at < 0 else (url[:at], url[at + 1 :])
-        request.lean = self._is_lean(request, method)
-        if not request.lean:
+        request.lean = is_lean(request)
+        if not request.lean and self.state is not CLOSED:
             request.asgi = AsgiExchange(self, request, self.service.app)
-            if request is self._current and not self.busy:
-                self._start(request)
-
-    def _is_lean(self, request: Incoming, method: bytes) -> bool:
-        if request.http_version != "1.1":
-            return False
-        path = request.path
-        if method == b"POST" and path in OPENAI_POST:
-            request.openai = True
-        elif not (
-            method in LEAN_METHODS
-            and path.startswith(_PREFIX)
-            and (len(path) == len(_PREFIX) or path[len(_PREFIX)] == 0x2F)
-        ):
-            return False
-        length = None
-        for name, value in request.headers:
-            if name not in _NOTED:
-                continue
-            if name == b"authorization":
-                if request.authorization is None:
-                    request.authorization = value
-            elif name == b"x-api-key":
-                if request.api_key is None:
-                    request.api_key = value
-            elif name == b"content-length":
-                length = value
-            elif name != b"content-type" or (request.openai and value.lower().startswith(_FORMS)):
-                return False  # transfer-encoding, expect, or a form
-        if length is not None:
-            try:
-                if int(length) > LEAN_BODY_LIMIT:
-                    return False
-            except ValueError:
-                return False
-        return True
+            if self.state is RECEIVING and self.line[0] is request:
+                self._answer(request)
 
     def on_body(self, body: bytes) -> None:
         request = self._parsing
@@ -263,19 +304,8 @@ class ClientConnection(asyncio.Protocol):
         request.complete = True
         if request.asgi is not None:
             request.asgi.complete()
-        elif request is self._current and not self.busy:
-            self._start(request)
-
-    def _start(self, request: Incoming) -> None:
-        self._current = request
-        if request.asgi is not None:
-            self.busy = True
-            request.asgi.start()
-        elif request.complete:
-            self.busy = True
-            self.service.handler.handle(self, request)
-        else:
-            self.busy = False  # a lean request starts once its body is whole
+        elif self.state is RECEIVING and self.line[0] is request:
+            self._answer(request)
 
 
 class LeanService:
@@ -304,9 +334,8 @@ class LeanService:
         self._sweep = None
         now = time.monotonic()
         for conn in list(self.connections):
-            idle = not conn.busy and now - conn.active_at > self.idle
-            if idle and conn.transport is not None and not conn.lost:
-                conn.transport.close()
+            if conn.state in _SILENT and now - conn.active_at > self.idle:
+                conn.close()
         if self.connections:
             self.watch_idle()
 

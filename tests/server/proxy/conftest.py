@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -107,6 +108,30 @@ def start_proxy(
         client.close()
         served.stop(wait=False)
         _stopping.append(served)
+
+
+@pytest.fixture
+def lean() -> Iterator[Callable[..., LeanServed]]:
+    """Factory: the lean listener over `routes` (no keys), stopped at teardown."""
+    running: list[LeanServed] = []
+
+    def start(
+        *routes: ModelRoute, tls: ssl.SSLContext | None = None, idle: float | None = None
+    ) -> LeanServed:
+        table = StaticRouteTable(*routes)
+        app = FastAPI()
+        inference = InferenceRoutes(table, keys=None)
+        app.include_router(inference.router)
+        handler = LeanInference(table, keys=None, pool=UpstreamPool())
+        served = serve_lean(
+            handler, FastPath(app, inference), forwarder=inference.forwarder, tls=tls, idle=idle
+        )
+        running.append(served)
+        return served
+
+    yield start
+    for served in running:
+        served.stop()
 
 
 @pytest.fixture

@@ -12,46 +12,16 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from gpustack_tui.server.proxy import InferenceRoutes, ModelRoute
-from gpustack_tui.server.proxy.fast_path import FastPath
-from gpustack_tui.server.proxy.lean_exchange import LeanInference
 from gpustack_tui.server.proxy.lean_server import tls_context
-from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
-from tests.server.proxy.support import LeanServed, StaticRouteTable, route, serve_lean
+from tests.server.proxy.support import route
 from tests.server.proxy.test_listener import self_signed
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "one two three"}]}
-
-
-@pytest.fixture
-def lean() -> Iterator[Callable[..., LeanServed]]:
-    """Factory: the lean listener over `routes` (no keys), stopped at teardown."""
-    running: list[LeanServed] = []
-
-    def start(
-        *routes: ModelRoute, tls: ssl.SSLContext | None = None, idle: float | None = None
-    ) -> LeanServed:
-        table = StaticRouteTable(*routes)
-        app = FastAPI()
-        routes = InferenceRoutes(table, keys=None)
-        app.include_router(routes.router)
-        handler = LeanInference(table, keys=None, pool=UpstreamPool())
-        served = serve_lean(
-            handler, FastPath(app, routes), forwarder=routes.forwarder, tls=tls, idle=idle
-        )
-        running.append(served)
-        return served
-
-    yield start
-    for served in running:
-        served.stop()
 
 
 def _raw(
