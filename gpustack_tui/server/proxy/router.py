@@ -265,5 +265,5 @@ def _proxied_path(request: Request) -> str:
     raw = request.scope.get("raw_path") or quote(request.url.path).encode()
     rest = proxied_path(raw)
     if rest is None:
-        return "/" + request.path_params.get("path", "")
+        return "/" + str(request.path_params.get("path", ""))
     return rest.decode("latin-1")

@@ -12,16 +12,19 @@ import re
 import threading
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST as METRICS_CONTENT_TYPE
 from prometheus_client import CollectorRegistry, Metric, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
-from prometheus_client.utils import floatToGoString
+from prometheus_client.utils import floatToGoString as _go_float
 
 __all__ = ["METRICS_CONTENT_TYPE", "TokenCounts", "UsageBook", "tokens_from_body"]
+
+_bucket_bound: Callable[[float], str] = _go_float
+"""prometheus_client's bucket-bound format ("+Inf", "0.005"), typed (the library is not)."""
 
 LATENCY_WINDOW = 2048
 TOKEN_KINDS = ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -180,7 +183,7 @@ class _Exposition:
             cumulative, buckets = 0, []
             for bound, count in zip((*LATENCY_BUCKETS, float("inf")), line.buckets, strict=True):
                 cumulative += count
-                buckets.append((floatToGoString(bound), cumulative))
+                buckets.append((_bucket_bound(bound), cumulative))
             latency.add_metric(pair, buckets, line.latency_sum)
         yield from (requests, errors, tokens, latency)
 
@@ -242,8 +245,8 @@ class UsageBook:
         pairs = [
             {"deployment": d, "key": k, **self._row([(lines[(d, k)])])} for d, k in sorted(lines)
         ]
-        by_deployment: dict[str, list] = {}
-        by_key: dict[str, list] = {}
+        by_deployment: dict[str, list[tuple[_Line, list[float]]]] = {}
+        by_key: dict[str, list[tuple[_Line, list[float]]]] = {}
         for (deployment, key), value in lines.items():
             by_deployment.setdefault(deployment, []).append(value)
             by_key.setdefault(key, []).append(value)
