@@ -12,15 +12,17 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
-from textual.worker_manager import WorkerManager
 
 from gpustack_tui.client import ApiError, Client, ServerUnavailable
 from gpustack_tui.tui.log_buffer import LineAssembler, PendingLines
 from gpustack_tui.tui.messages import as_api_error
+
+if TYPE_CHECKING:
+    from gpustack_tui.tui.screens.base import ClientScreen
 
 INITIAL_TAIL = 1000
 """Lines of the log shown when the stream opens (the whole log: `s` saves it)."""
@@ -28,20 +30,6 @@ RECONNECT_SECONDS = 2.0
 WAIT_CODES = ("not_placed",)
 """Errors that pass by themselves (a pending instance gets a worker): keep trying."""
 RECONNECT_NOTE = "── reconnecting: lines written meanwhile may be missing ──"
-
-
-class ClientNode(Protocol):
-    """What a LiveStream needs of its screen."""
-
-    @property
-    def client(self) -> Client: ...
-
-    @property
-    def workers(self) -> WorkerManager: ...
-
-    def run_worker(self, work: Callable[[], None], **options: Any) -> Worker: ...
-
-    def post_message(self, message: Message) -> bool: ...
 
 
 class StreamState(Message):
@@ -77,26 +65,26 @@ def follow_stream(
     instance: str,
     pending: PendingLines,
     post: Callable[[Message], object],
-    worker: Worker,
+    worker: Worker[Any],
     on_open: Callable[[Callable[[], None]], object] | None = None,
 ) -> None:
     """Follow the instance's log into `pending` until the worker is cancelled or the stream
     ends for good (runs in a thread). `on_open` gets, for each connection, a function that
     ends it from any thread: cancelling alone waits for the log's next line."""
     tail: int | None = INITIAL_TAIL
-    while not worker.is_cancelled:
+    while not _cancelled(worker):
         assembler = LineAssembler()
         try:
             post(StreamState("connected"))
             for chunk in client.follow_logs(instance, tail=tail, on_open=on_open):
-                if worker.is_cancelled:
+                if _cancelled(worker):
                     return
                 pending.put(assembler.feed(chunk))
             pending.put(assembler.flush())
             post(StreamState("ended"))
             return
         except ServerUnavailable as exc:
-            if worker.is_cancelled:
+            if _cancelled(worker):
                 return  # ended on purpose (the screen left or reconnects)
             pending.put(assembler.flush())
             post(StreamState("lost", exc, retrying=True))
@@ -113,7 +101,7 @@ def follow_stream(
             return
         tail = 0
         _sleep(worker, RECONNECT_SECONDS)
-        if worker.is_cancelled:
+        if _cancelled(worker):
             return
         pending.put([RECONNECT_NOTE])
 
@@ -122,7 +110,7 @@ class LiveStream:
     """The live log of `instance` read into `pending` by a thread worker of `node` (a screen
     with a `client`), started and stopped by the screen."""
 
-    def __init__(self, node: ClientNode, instance: str, pending: PendingLines) -> None:
+    def __init__(self, node: ClientScreen, instance: str, pending: PendingLines) -> None:
         self._node = node
         self._instance = instance
         self._pending = pending
@@ -162,7 +150,13 @@ class LiveStream:
         self._abort = abort
 
 
-def _sleep(worker: Worker, seconds: float) -> None:
+def _cancelled(worker: Worker[Any]) -> bool:
+    """Whether `worker` was cancelled. A call, not the attribute, so that the type checker does
+    not take an earlier check of it as still true: the event loop cancels it meanwhile."""
+    return worker.is_cancelled
+
+
+def _sleep(worker: Worker[Any], seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not worker.is_cancelled:
+    while time.monotonic() < deadline and not _cancelled(worker):
         time.sleep(0.1)

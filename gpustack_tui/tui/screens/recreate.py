@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 from gpustack_tui.client import ApiError, Client
 from gpustack_tui.domain.deployment import DeploymentSpec
@@ -79,7 +80,7 @@ def recreate_rolling(
     client: Client,
     name: str,
     old: list[str],
-    say: Callable[[str, str], None],
+    say: Callable[[str, SeverityLevel], None],
     wait_seconds: float = WAIT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
@@ -128,7 +129,7 @@ def offer_recreate(
     client: Client,
     before: DeploymentSpec,
     view: DeploymentView,
-    done: Callable[[], None],
+    done: Callable[[], object],
 ) -> None:
     """Say what the edit left running and ask whether to recreate it (no question when the
     edit changed only replicas, or nothing runs); then `done()` (the form closes)."""
@@ -138,8 +139,8 @@ def offer_recreate(
         done()
         return
 
-    def say(text: str, severity: str) -> None:
-        app.call_from_thread(app.notify, text, severity=severity, timeout=8)  # type: ignore[arg-type]
+    def say(text: str, severity: SeverityLevel) -> None:
+        app.call_from_thread(app.notify, text, severity=severity, timeout=8)
 
     def answered(recreate: bool | None) -> None:
         done()

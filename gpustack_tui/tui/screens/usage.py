@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -37,8 +38,9 @@ def _int(value: object) -> str:
     return str(value) if isinstance(value, int) else "-"
 
 
-def usage_rows(rows: list[dict[str, Any]], by: str) -> list[TableRow]:
-    """One table row per usage row, named by its `by` field (deployment or key)."""
+def usage_rows(rows: Iterable[object], by: str) -> list[TableRow]:
+    """One table row per usage row, named by its `by` field (deployment or key); what is not
+    a JSON object is skipped."""
     return [
         TableRow(
             f"{by}:{row.get(by)}",

@@ -30,7 +30,7 @@ def highlight(strip: Strip, selection: Selection, row: int, x0: int, style: Styl
     if start >= end:
         return strip
     cuts = strip.divide([start, end, length])
-    before, chosen, after = (cuts + [Strip([])] * 3)[:3]
+    before, chosen, after = ([*cuts] + [Strip([])] * 3)[:3]
     marked = Strip(Segment.apply_style(chosen, post_style=style), chosen.cell_length)
     return Strip.join([before, marked, after])
 
