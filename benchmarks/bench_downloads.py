@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))  # for tests.sources.hub_server, the loopback hub the tests use
+sys.path.insert(0, str(REPO))  # for tests.fixtures.hub_server, the loopback hub the tests use
 
-from tests.sources.hub_server import HubRepo, HubServer  # noqa: E402
+from tests.fixtures.hub_server import HubRepo, HubServer  # noqa: E402
 
 MIB = 1024 * 1024
 

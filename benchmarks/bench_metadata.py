@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gpustack_tui.sources.local import local_metadata
 from gpustack_tui.sources.service import Sources
-from tests.sources.make_models import write_gguf, write_safetensors
+from tests.fixtures.models import write_gguf, write_safetensors
 
 ROUNDS = 20
 CONFIG = (

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.sshd",
     "tests.fixtures.backend",
     "tests.fixtures.server",
+    "tests.fixtures.hub",
 ]

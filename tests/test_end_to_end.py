@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,60 +17,19 @@ import pytest
 
 from gpustack_tui.domain.instance import InstanceState
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer
+from tests.fixtures.models import write_chat_model
+from tests.fixtures.processes import backend_pids
+from tests.fixtures.server import RunningServer, cli
 from tests.fixtures.sshd import SshdServer
+from tests.fixtures.waiting import wait_until
 
 GIB = 1024**3
-
-
-def cli(server: RunningServer, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `gpustack-tui ARGS` against the test installation."""
-    result = subprocess.run(
-        [sys.executable, "-m", "gpustack_tui", *args],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stderr}")
-    return result
-
-
-def wait_for(what: str, condition: Callable[[], object], timeout: float = 30.0) -> object:
-    """Poll `condition` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def backend_processes(model_name: str) -> list[str]:
-    """Command lines of test-backend processes serving `model_name`."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            args = cmdline.read_bytes().split(b"\0")
-        except OSError:
-            continue
-        text = " ".join(a.decode(errors="replace") for a in args)
-        is_backend = len(args) > 1 and args[1].endswith(b"openai_test_backend.py")
-        if is_backend and f"--model-name {model_name} " in text:
-            found.append(text)
-    return found
 
 
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     """A small local model folder."""
-    folder = tmp_path / "models" / "tiny model"
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"architectures": ["TinyForCausalLM"]}))
-    (folder / "model.safetensors").write_bytes(b"\0" * 4096)
-    return folder
+    return write_chat_model(tmp_path / "models" / "tiny model")
 
 
 def test_deploy_watch_query_and_delete_over_ssh(
@@ -145,7 +101,7 @@ def test_deploy_watch_query_and_delete_over_ssh(
         running = [i for i in view.instances if i.state is InstanceState.RUNNING]
         return running if len(running) == 2 else []
 
-    first = wait_for("two running instances", running_instances)
+    first = wait_until("two running instances", running_instances, timeout=30)
     assert {i.worker for i in first} == {"w1"}
     # Spread (the default): the second replica avoids the GPU the first one took.
     assert sorted(i.gpu_indexes[0] for i in first) == [0, 1]
@@ -192,17 +148,18 @@ def test_deploy_watch_query_and_delete_over_ssh(
         names = {i.name for i in running_instances()}
         return list(names) if names and victim.name not in names else []
 
-    wait_for("a new instance in place of the deleted one", replaced)
-    assert len(backend_processes("e2e")) == 2
+    wait_until("a new instance in place of the deleted one", replaced, timeout=30)
+    assert len(backend_pids("e2e")) == 2
 
     cli(server, "scale", "e2e", "1")
-    wait_for("scale-down to one process", lambda: len(backend_processes("e2e")) == 1)
+    wait_until("scale-down to one process", lambda: len(backend_pids("e2e")) == 1, timeout=30)
     assert len(client.get_deployment("e2e").instances) == 1
 
     cli(server, "rm", "e2e", "--yes")
-    wait_for("the deployment's processes to be gone", lambda: not backend_processes("e2e"))
+    wait_until("the deployment's processes to be gone", lambda: not backend_pids("e2e"), timeout=30)
     assert client.list_deployments() == []
-    wait_for(
+    wait_until(
         "the worker to forget the workloads",
         lambda: os.listdir(sshd_server.agent_home / "workloads") == [],
+        timeout=30,
     )

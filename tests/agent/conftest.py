@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,15 +145,3 @@ def start_agent(agent_home: Path) -> Iterator[Callable[..., AgentProcess]]:
 def agent_proc(start_agent: Callable[..., AgentProcess]) -> AgentProcess:
     """One agent with a fresh home and no simulated GPUs."""
     return start_agent()
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
-    """Poll `predicate` until it returns something truthy; that value, or AssertionError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")
-        time.sleep(interval)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.conftest import AgentCallError, AgentProcess, wait_for
+from tests.agent.conftest import AgentCallError, AgentProcess
 from tests.agent.podman_setup import IMAGE, podman, podman_env, teardown
+from tests.fixtures.waiting import wait_until
 
 SIGKILLED = 128 + 9
 
@@ -94,7 +95,11 @@ def test_start_log_list_idempotent_and_stop_with_sigterm(
         mounts=[{"source": str(models), "target": "/models", "read_only": True}],
     )
     assert (started["already_running"], started["runtime"]) == (False, "podman")
-    text = wait_for(lambda: "ready" in (t := log_text(agent, name)) and t, timeout=30)
+    text = wait_until(
+        "the container to say ready",
+        lambda: "ready" in (t := log_text(agent, name)) and t,
+        timeout=30,
+    )
     lines = text.splitlines()
     assert lines[0] == "foo=bar baz"
     assert lines[1] == "weights"
@@ -129,7 +134,7 @@ def test_stop_escalates_to_sigkill(start_podman_agent: Callable[[], AgentProcess
     agent = start_podman_agent()
     name = "gpustack-stubborn-c2"
     agent.call("start", name=name, image=IMAGE, argv=["sh", "-c", STUBBORN])
-    wait_for(lambda: "ready" in log_text(agent, name), timeout=30)
+    wait_until("the container to say ready", lambda: "ready" in log_text(agent, name), timeout=30)
     begun = time.monotonic()
     stopped = agent.call("stop", name=name, grace_seconds=1)
     elapsed = time.monotonic() - begun
@@ -147,8 +152,10 @@ def test_exit_while_no_agent_runs_and_readoption(
     time.sleep(2)
 
     later = start_podman_agent()
-    exited = wait_for(
-        lambda: (w := instance(later, "c-exits"))["state"] == "exited" and w, timeout=20
+    exited = wait_until(
+        "c-exits to have exited",
+        lambda: (w := instance(later, "c-exits"))["state"] == "exited" and w,
+        timeout=20,
     )
     assert exited["exit_code"] == 3
     assert "hi" in log_text(later, "c-exits")
@@ -169,7 +176,11 @@ def test_a_container_whose_folder_is_gone_is_adopted_by_label(
 ) -> None:
     agent = start_podman_agent()
     agent.call("start", name="c-orphan", image=IMAGE, argv=["sh", "-c", TRAPPER])
-    wait_for(lambda: "ready" in log_text(agent, "c-orphan"), timeout=30)
+    wait_until(
+        "c-orphan to say ready",
+        lambda: "ready" in log_text(agent, "c-orphan"),
+        timeout=30,
+    )
     agent.call("stop", name="c-orphan", grace_seconds=5)  # the follower ends with it
     agent.call("start", name="c-orphan", image=IMAGE, argv=["sh", "-c", TRAPPER])
     agent.kill_group()
@@ -234,7 +245,7 @@ def test_a_killed_log_follower_is_restarted_by_start(
     name = "c-follow"
     counter = "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done"
     started = agent.call("start", name=name, image=IMAGE, argv=["sh", "-c", counter])
-    wait_for(lambda: "line 3" in log_text(agent, name), timeout=30)
+    wait_until("the third log line", lambda: "line 3" in log_text(agent, name), timeout=30)
     child = json.loads((agent_home / "workloads" / name / "child.json").read_text())
     os.killpg(child["pid"], signal.SIGKILL)  # the follower only: the container runs on
     time.sleep(1)
@@ -244,7 +255,11 @@ def test_a_killed_log_follower_is_restarted_by_start(
 
     again = agent.call("start", name=name, image=IMAGE, argv=["sh", "-c", counter])
     assert again == {"pid": started["pid"], "already_running": True, "runtime": "podman"}
-    wait_for(lambda: len(log_text(agent, name)) > size + 20, timeout=20)
+    wait_until(
+        "the log to grow",
+        lambda: len(log_text(agent, name)) > size + 20,
+        timeout=20,
+    )
     numbers = [int(line.split()[1]) for line in log_text(agent, name).splitlines()]
     assert numbers[:3] == [1, 2, 3]  # the same log, continued
     assert numbers[-1] > numbers[0]

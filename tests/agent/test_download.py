@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.agent.conftest import AgentCallError, AgentProcess, wait_for
-from tests.fixtures.server import free_port
-from tests.sources.hub_server import HF_TOKEN, MS_TOKEN, HubRepo, HubServer
+from tests.agent.conftest import AgentCallError, AgentProcess
+from tests.fixtures.hub_server import HF_TOKEN, MS_TOKEN, HubRepo, HubServer
+from tests.fixtures.ports import free_port
+from tests.fixtures.waiting import wait_until
 
 MIB = 1024 * 1024
 
@@ -28,9 +29,9 @@ def blob(size: int, seed: int) -> bytes:
 
 
 @pytest.fixture
-def hub() -> Iterator[HubServer]:
+def hub(empty_hub: HubServer) -> HubServer:
     """A loopback hub holding a public, a gated, a private and a multi-file repository."""
-    server = HubServer().start()
+    server = empty_hub
     state = server.state
     state.add(
         HubRepo(
@@ -44,8 +45,7 @@ def hub() -> Iterator[HubServer]:
     )
     state.add(HubRepo("acme/gated", files={"config.json": b"{}"}, gated=True))
     state.add(HubRepo("acme/private", files={"model.bin": blob(MIB, 3)}, private=True))
-    yield server
-    server.stop()
+    return server
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def wait_state(agent: AgentProcess, download: str, timeout: float = 30.0) -> dic
         status = agent.call("download_status", id=download)
         return status if status["state"] != "running" else None
 
-    return wait_for(finished, timeout=timeout, interval=0.1)
+    return wait_until("the download to finish", finished, timeout=timeout, interval=0.1)
 
 
 def test_downloads_a_repository_with_progress(
@@ -97,7 +97,7 @@ def test_downloads_a_repository_with_progress(
         seen.append(status["bytes_done"])
         return 0 < status["bytes_done"] < (status["bytes_total"] or 0)
 
-    wait_for(midway, timeout=10, interval=0.05)
+    wait_until("the download to be midway", midway, timeout=10, interval=0.05)
     joined = start_download(agent_proc, hub)  # a second request joins the running download
     assert joined["joined"] is True and joined["state"] == "running"
 
@@ -144,9 +144,14 @@ def test_a_killed_helper_is_reported_and_the_next_request_resumes(
     hub.state.chunk_delay = 0.1
     download = start_download(agent_proc, hub)["id"]
     part = agent_home / "cache" / "huggingface" / "acme" / "tiny" / "model.safetensors.part"
-    wait_for(lambda: part.exists() and part.stat().st_size >= MIB, timeout=15)
+    wait_until(
+        "a MiB of the .part file",
+        lambda: part.exists() and part.stat().st_size >= MIB,
+        timeout=15,
+    )
     os.kill(_helper_pid(agent_home, download), signal.SIGKILL)
-    status = wait_for(
+    status = wait_until(
+        "the download to be interrupted",
         lambda: (
             (s := agent_proc.call("download_status", id=download))["state"] == "interrupted" and s
         ),
@@ -320,9 +325,17 @@ def test_files_come_from_one_commit_and_parts_of_an_older_one_are_dropped(
     repo = hub.state.repos["acme/tiny"]
     download = start_download(agent_proc, hub)["id"]
     part = agent_home / "cache" / "huggingface" / "acme" / "tiny" / "model.safetensors.part"
-    wait_for(lambda: part.exists() and part.stat().st_size >= MIB, timeout=15)
+    wait_until(
+        "a MiB of the .part file",
+        lambda: part.exists() and part.stat().st_size >= MIB,
+        timeout=15,
+    )
     os.kill(_helper_pid(agent_home, download), signal.SIGKILL)
-    wait_for(lambda: agent_proc.call("download_status", id=download)["state"] == "interrupted")
+    wait_until(
+        "the download to be interrupted",
+        lambda: agent_proc.call("download_status", id=download)["state"] == "interrupted",
+        timeout=10,
+    )
     first_sha = repo.sha
     resolved = [path for _, path, _ in hub.state.requests if "/resolve/" in path]
     assert resolved and all(f"/resolve/{first_sha}/" in path for path in resolved)

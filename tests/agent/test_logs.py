@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from tests.agent.conftest import AgentCallError, AgentProcess, wait_for
+from tests.agent.conftest import AgentCallError, AgentProcess
+from tests.fixtures.waiting import wait_until
 
 
 def read(agent: AgentProcess, **params: object) -> dict:
@@ -23,7 +24,11 @@ def write_log(agent: AgentProcess, name: str, data: bytes) -> None:
     """Run a workload that writes `data` to its stdout, and wait until it has exited."""
     code = f"import sys\nsys.stdout.buffer.write({data!r})\nsys.stdout.flush()"
     agent.call("start", name=name, argv=[sys.executable, "-c", code])
-    wait_for(lambda: agent.call("read_log", name=name, offset=0, max_bytes=1)["size"] == len(data))
+    wait_until(
+        "the whole log",
+        lambda: agent.call("read_log", name=name, offset=0, max_bytes=1)["size"] == len(data),
+        timeout=10,
+    )
 
 
 def test_read_log_by_offsets_with_a_partial_last_line(agent_proc: AgentProcess) -> None:

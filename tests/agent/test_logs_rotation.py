@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from agent.log_rotation import cut_to_newest, read_meta
-from tests.agent.conftest import AgentCallError, AgentProcess, wait_for
+from tests.agent.conftest import AgentCallError, AgentProcess
+from tests.fixtures.waiting import wait_until
 
 MARKER = re.compile(r"^\[gpustack-agent \S+: log over \d+ bytes; older output dropped")
 
@@ -30,7 +31,7 @@ def state(agent: AgentProcess, name: str) -> str:
 
 def run_to_end(agent: AgentProcess, name: str, code: str) -> None:
     agent.call("start", name=name, argv=py(code))
-    wait_for(lambda: state(agent, name) == "exited")
+    wait_until("the workload to exit", lambda: state(agent, name) == "exited", timeout=10)
 
 
 def test_each_run_has_its_log_and_the_previous_is_kept(agent_proc: AgentProcess) -> None:
@@ -54,7 +55,11 @@ def test_each_run_has_its_log_and_the_previous_is_kept(agent_proc: AgentProcess)
 def test_starting_a_running_workload_keeps_its_log(agent_proc: AgentProcess) -> None:
     code = "import time\nprint('up', flush=True)\ntime.sleep(60)"
     agent_proc.call("start", name="w-keep", argv=py(code))
-    wait_for(lambda: agent_proc.call("read_log", name="w-keep")["data"] == "up\n")
+    wait_until(
+        "w-keep to say up",
+        lambda: agent_proc.call("read_log", name="w-keep")["data"] == "up\n",
+        timeout=10,
+    )
     again = agent_proc.call("start", name="w-keep", argv=py(code))
     assert again["already_running"] is True
     assert agent_proc.call("read_log", name="w-keep")["data"] == "up\n"
@@ -116,8 +121,12 @@ def test_size_cap_keeps_the_newest_part_with_stable_offsets(
     written = 4000 * len(f"before {0:06d} " + "x" * 40 + "\n")
     log_file = agent_home / "workloads" / "w-cap" / "log"
 
-    wait_for(lambda: agent.call("read_log", name="w-cap", max_bytes=1)["size"] >= written)
-    wait_for(lambda: log_file.stat().st_size <= 65536, timeout=15)
+    wait_until(
+        "every byte written",
+        lambda: agent.call("read_log", name="w-cap", max_bytes=1)["size"] >= written,
+        timeout=10,
+    )
+    wait_until("the log file cut to 64 KiB", lambda: log_file.stat().st_size <= 65536, timeout=15)
     read = agent.call("read_log", name="w-cap", offset=0, max_bytes=1 << 20)
     lines = read["data"].splitlines()
     # Behind the cut: the reader gets the marker, then the newest lines, whole and in order.
@@ -130,7 +139,11 @@ def test_size_cap_keeps_the_newest_part_with_stable_offsets(
     assert read["size"] > log_file.stat().st_size
 
     gate.touch()
-    wait_for(lambda: "after 2" in agent.call("read_log", name="w-cap", tail_lines=1)["data"])
+    wait_until(
+        "the line after 2",
+        lambda: "after 2" in agent.call("read_log", name="w-cap", tail_lines=1)["data"],
+        timeout=10,
+    )
     more = agent.call("read_log", name="w-cap", offset=read["next_offset"])
     assert more["data"] == "after 0\nafter 1\nafter 2\n"
     assert more["log_id"] == read["log_id"]

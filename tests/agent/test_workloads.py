@@ -3,7 +3,6 @@ without an agent, workloads outliving the agent, start failures, remove."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -12,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent.conftest import AgentCallError, AgentProcess, wait_for
+from tests.agent.conftest import AgentCallError, AgentProcess
+from tests.fixtures.processes import environ, pids_where
+from tests.fixtures.waiting import wait_until
 
 
 def py(code: str) -> list[str]:
@@ -42,17 +43,9 @@ def pid_alive(pid: int) -> bool:
 
 def marked_processes(name: str) -> list[int]:
     """Processes carrying the agent's marker for workload `name` in their environment."""
-    marker = f"GPUSTACK_AGENT_WORKLOAD={name}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/environ", "rb") as handle:
-                    if marker in handle.read().split(b"\0") and pid_alive(int(entry)):
-                        found.append(int(entry))
-            except OSError:
-                pass
-    return found
+    return pids_where(
+        lambda pid: environ(pid).get("GPUSTACK_AGENT_WORKLOAD") == name and pid_alive(pid)
+    )
 
 
 def test_start_passes_env_cwd_labels_and_remove_cleans_up(
@@ -69,7 +62,10 @@ def test_start_passes_env_cwd_labels_and_remove_cleans_up(
         labels={"deployment": "qwen"},
     )
     assert started["already_running"] is False
-    assert wait_for(lambda: log_text(agent_proc, "w-env")) == f"bar baz {tmp_path}\n"
+    assert (
+        wait_until("the output of w-env", lambda: log_text(agent_proc, "w-env"), timeout=10)
+        == f"bar baz {tmp_path}\n"
+    )
     listed = instance(agent_proc, "w-env")
     assert listed["pid"] == started["pid"]
     assert listed["state"] == "running"
@@ -81,7 +77,7 @@ def test_start_passes_env_cwd_labels_and_remove_cleans_up(
     assert agent_proc.call("remove", name="w-env", grace_seconds=5) == {}
     assert agent_proc.call("list") == {"instances": []}
     assert not (agent_home / "workloads" / "w-env").exists()
-    assert wait_for(lambda: not pid_alive(started["pid"]))
+    assert wait_until("the process to be gone", lambda: not pid_alive(started["pid"]), timeout=10)
     assert agent_proc.call("remove", name="w-env") == {}  # removing twice is fine
 
 
@@ -100,7 +96,11 @@ def test_start_is_idempotent_by_name(start_agent: Callable[..., AgentProcess]) -
 
 def test_stop_sends_sigterm(agent_proc: AgentProcess) -> None:
     started = agent_proc.call("start", name="w-term", argv=SLEEPER)
-    wait_for(lambda: "ready" in log_text(agent_proc, "w-term"))
+    wait_until(
+        "w-term to say ready",
+        lambda: "ready" in log_text(agent_proc, "w-term"),
+        timeout=10,
+    )
     begun = time.monotonic()
     assert agent_proc.call("stop", name="w-term", grace_seconds=10) == {
         "stopped": True,
@@ -128,7 +128,11 @@ def test_stop_escalates_to_sigkill(agent_proc: AgentProcess) -> None:
         "time.sleep(60)"
     )
     started = agent_proc.call("start", name="w-kill", argv=stubborn)
-    wait_for(lambda: "ready" in log_text(agent_proc, "w-kill"))
+    wait_until(
+        "w-kill to say ready",
+        lambda: "ready" in log_text(agent_proc, "w-kill"),
+        timeout=10,
+    )
     begun = time.monotonic()
     stopped = agent_proc.call("stop", name="w-kill", grace_seconds=0.5)
     elapsed = time.monotonic() - begun
@@ -148,14 +152,16 @@ def test_stop_kills_leftovers_in_the_process_group(agent_proc: AgentProcess) -> 
         "time.sleep(60)"
     )
     agent_proc.call("start", name="w-group", argv=parent)
-    text = wait_for(
-        lambda: "child ready" in (t := log_text(agent_proc, "w-group")) and t, timeout=10
+    text = wait_until(
+        "the child to say ready",
+        lambda: "child ready" in (t := log_text(agent_proc, "w-group")) and t,
+        timeout=10,
     )
     grandchild = int(next(line for line in text.splitlines() if line.startswith("child "))[6:])
     assert pid_alive(grandchild)
     stopped = agent_proc.call("stop", name="w-group", grace_seconds=0.3)
     assert stopped == {"stopped": True, "exit_code": -signal.SIGTERM}
-    assert wait_for(lambda: not pid_alive(grandchild), timeout=2)
+    assert wait_until("the grandchild to be gone", lambda: not pid_alive(grandchild), timeout=2)
 
 
 def test_exit_code_recorded_while_no_agent_runs(start_agent: Callable[..., AgentProcess]) -> None:
@@ -164,8 +170,10 @@ def test_exit_code_recorded_while_no_agent_runs(start_agent: Callable[..., Agent
     agent.kill_group()
     time.sleep(0.6)
     later = start_agent()
-    listed = wait_for(
-        lambda: (w := instance(later, "w-exit"))["state"] == "exited" and w, timeout=10
+    listed = wait_until(
+        "w-exit to have exited",
+        lambda: (w := instance(later, "w-exit"))["state"] == "exited" and w,
+        timeout=10,
     )
     assert listed["exit_code"] == 3
 
@@ -193,11 +201,19 @@ def test_restart_after_exit_starts_a_new_log_and_keeps_the_previous(
     agent_proc: AgentProcess,
 ) -> None:
     first = agent_proc.call("start", name="w-again", argv=py("print('one')"))
-    wait_for(lambda: instance(agent_proc, "w-again")["state"] == "exited")
+    wait_until(
+        "w-again to exit",
+        lambda: instance(agent_proc, "w-again")["state"] == "exited",
+        timeout=10,
+    )
     second = agent_proc.call("start", name="w-again", argv=py("print('two')"))
     assert second["already_running"] is False
     assert second["pid"] != first["pid"]
-    wait_for(lambda: instance(agent_proc, "w-again")["state"] == "exited")
+    wait_until(
+        "w-again to exit",
+        lambda: instance(agent_proc, "w-again")["state"] == "exited",
+        timeout=10,
+    )
     assert log_text(agent_proc, "w-again") == "two\n"
     previous = agent_proc.call("read_log", name="w-again", offset=0, previous=True)
     assert previous["data"] == "one\n"
@@ -236,9 +252,15 @@ def test_a_process_sees_only_its_gpus(agent_proc: AgentProcess) -> None:
         "time.sleep(60)"
     )
     agent_proc.call("start", name="w-nv", argv=show, gpus={"vendor": "nvidia", "indexes": [1, 3]})
-    assert wait_for(lambda: log_text(agent_proc, "w-nv")) == "1,3 PCI_BUS_ID -\n"
+    assert (
+        wait_until("the output of w-nv", lambda: log_text(agent_proc, "w-nv"), timeout=10)
+        == "1,3 PCI_BUS_ID -\n"
+    )
     agent_proc.call("start", name="w-amd", argv=show, gpus={"vendor": "amd", "indexes": [0]})
-    assert wait_for(lambda: log_text(agent_proc, "w-amd")) == "- - 0\n"
+    assert (
+        wait_until("the output of w-amd", lambda: log_text(agent_proc, "w-amd"), timeout=10)
+        == "- - 0\n"
+    )
     with pytest.raises(AgentCallError) as caught:
         agent_proc.call("start", name="w-bad", argv=show, gpus={"vendor": "tpu", "indexes": [0]})
     assert caught.value.code == "bad_request" and "gpus.vendor" in caught.value.message

@@ -14,7 +14,7 @@ import httpx
 
 from gpustack_tui.backends.user_backend import build_user_backend_plan
 from gpustack_tui.domain.user_backend import UserBackend
-from tests.fixtures.server import free_port
+from tests.fixtures.ports import free_port
 
 BACKEND_SCRIPT = Path(__file__).resolve().parents[1] / "openai_test_backend.py"
 

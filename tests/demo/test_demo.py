@@ -26,6 +26,7 @@ from gpustack_tui.server.workers.destination import LocalTarget, parse_destinati
 from gpustack_tui.server.workers.sessions import default_worker_name
 from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.widgets.title_bar import TitleBar
+from tests.fixtures.processes import cmdline, environ, pids_where
 from tests.tui.samples import StubClient
 
 START_SECONDS = 90
@@ -33,19 +34,12 @@ START_SECONDS = 90
 
 def processes_mentioning(text: str) -> list[int]:
     """Pids whose command line or environment holds `text` (the demo's data dir)."""
-    found = []
-    needle = text.encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        for part in ("cmdline", "environ"):
-            try:
-                if needle in (entry / part).read_bytes():
-                    found.append(int(entry.name))
-                    break
-            except OSError:
-                continue
-    return found
+
+    def mentions(pid: int) -> bool:
+        variables = (f"{key}={value}" for key, value in environ(pid).items())
+        return any(text in part for part in (*cmdline(pid), *variables))
+
+    return pids_where(mentions)
 
 
 class DemoProcess:

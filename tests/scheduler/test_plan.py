@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from tests.fixtures.models import write_tiny_model
 from tests.fixtures.server import RunningServer
-from tests.sources.make_models import write_tiny_model
 
 GIB = 1024**3
 

@@ -13,8 +13,8 @@ from gpustack_tui.config import resolve_paths
 from gpustack_tui.launcher import ensure_server, server_answers
 from gpustack_tui.server.daemon import running_pid, stop_server
 from gpustack_tui.server.state.migrations import SCHEMA_VERSION
-from tests.fixtures.server import RunningServer, free_port, start_server
-from tests.test_end_to_end import cli
+from tests.fixtures.ports import free_port
+from tests.fixtures.server import RunningServer, cli, start_server
 
 
 def run_server_cmd(data_dir: Path, *args: str) -> subprocess.CompletedProcess:

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from gpustack_tui.cli.main import cli
 from gpustack_tui.client import ApiError
+from tests.fixtures.hub_server import HF_TOKEN, HubServer
 from tests.fixtures.server import RunningServer
-from tests.sources.hub_server import HF_TOKEN, HubServer
 
 GIB = 1024**3
 

@@ -10,8 +10,8 @@ import pytest
 from gpustack_tui.sources import huggingface, modelscope
 from gpustack_tui.sources.errors import SourceError
 from gpustack_tui.sources.service import Sources, hub_metadata
-from tests.fixtures.server import free_port
-from tests.sources.hub_server import HF_TOKEN, MS_TOKEN, HubRepo, HubServer
+from tests.fixtures.hub_server import HF_TOKEN, MS_TOKEN, HubRepo, HubServer
+from tests.fixtures.ports import free_port
 
 
 @pytest.mark.parametrize("module", [huggingface, modelscope], ids=["hf", "ms"])

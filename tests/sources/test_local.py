@@ -19,7 +19,7 @@ from gpustack_tui.sources.facts import metadata_from_facts
 from gpustack_tui.sources.local import local_metadata
 from gpustack_tui.sources.service import Sources
 from tests.agent.conftest import AgentCallError, AgentProcess
-from tests.sources.make_models import write_gguf, write_safetensors, write_sharded
+from tests.fixtures.models import write_gguf, write_safetensors, write_sharded
 
 LLAMA_CONFIG = {
     "architectures": ["LlamaForCausalLM"],

@@ -22,6 +22,7 @@ from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.screens.deployments import DEP, INST
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.showcase import ShowcaseClient, UnreachableAfterFirst
 
 SIZES = ((120, 36), (80, 24))
@@ -45,15 +46,6 @@ class Scene:
     """Whether a demo installation can show it (not: a hub search, a server gone, no data)."""
 
 
-async def until(pilot: Pilot, what: str, check: Callable[[], object]) -> None:
-    """Let the app run until `check()` is true; fail saying `what` did not appear."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def screen_is(app: GpustackApp, name: str) -> Callable[[], bool]:
     """A check that the top screen's class is called `name` (screens change under us)."""
     return lambda: type(app.screen).__name__ == name
@@ -62,7 +54,7 @@ def screen_is(app: GpustackApp, name: str) -> Callable[[], bool]:
 async def open_screen(app: GpustackApp, pilot: Pilot, key: str, name: str) -> None:
     """Press `key` and wait for screen class `name` on top."""
     await pilot.press(key)
-    await until(pilot, name, screen_is(app, name))
+    await pilot_wait_until(pilot, name, screen_is(app, name), timeout=WAIT_SECONDS)
 
 
 def busy(app: GpustackApp) -> list[str]:
@@ -96,10 +88,11 @@ async def settle(app: GpustackApp, pilot: Pilot) -> None:
 async def loaded(app: GpustackApp, pilot: Pilot) -> None:
     """The deployments view has its first answer (data, or the reason there is none)."""
     screen = app.screen
-    await until(
+    await pilot_wait_until(
         pilot,
         "the first fetch",
         lambda: getattr(screen, "last_update", None) is not None or getattr(screen, "failing", 0),
+        timeout=WAIT_SECONDS,
     )
 
 
@@ -171,7 +164,12 @@ async def deployments_filter(app: GpustackApp, pilot: Pilot) -> None:
     """`/` then `!chat`: every deployment but chat; `p` would show problems only."""
     await pilot.press("slash", *"!chat")
     screen = app.screen
-    await until(pilot, "the filter", lambda: "chat" in screen.query_one("TitleBar").view)
+    await pilot_wait_until(
+        pilot,
+        "the filter",
+        lambda: "chat" in screen.query_one("TitleBar").view,
+        timeout=WAIT_SECONDS,
+    )
 
 
 async def describe(app: GpustackApp, pilot: Pilot) -> None:
@@ -189,9 +187,13 @@ async def deploy_form_invalid(app: GpustackApp, pilot: Pilot) -> None:
     form.query_one("#command", Input).value = "python -m server --model {model_path} --port {port}"
     form.query_one("#env", TextArea).text = "HF_HUB_OFFLINE=1\nCUDA_LAUNCH_BLOCKING"
     await pilot.press("ctrl+s")
-    await until(pilot, "the error", lambda: form.query_one("#env-error").display)
+    await pilot_wait_until(
+        pilot, "the error", lambda: form.query_one("#env-error").display, timeout=WAIT_SECONDS
+    )
     env = form.query_one("#env", TextArea)
-    await until(pilot, "the focus on the field", lambda: env.has_focus)
+    await pilot_wait_until(
+        pilot, "the focus on the field", lambda: env.has_focus, timeout=WAIT_SECONDS
+    )
     await pilot.pause()
     # The form scrolls the field into view after a refresh; how far depends on when the
     # section's layout lands, so the picture puts the field at the top itself.
@@ -203,7 +205,9 @@ async def model_search(app: GpustackApp, pilot: Pilot) -> None:
     await open_screen(app, pilot, "m", "ModelSearchScreen")
     screen = app.screen
     await pilot.press(*"qwen3")
-    await until(pilot, "the results", lambda: "'qwen3'" in screen.status.message)  # type: ignore[attr-defined]
+    await pilot_wait_until(
+        pilot, "the results", lambda: "'qwen3'" in screen.status.message, timeout=WAIT_SECONDS
+    )  # type: ignore[attr-defined]
     await pilot.press("enter")
 
 
@@ -211,7 +215,9 @@ async def deploy_form_plan(app: GpustackApp, pilot: Pilot) -> None:
     """The form prefilled from a search result, every section open, the plan preview beside."""
     await model_search(app, pilot)
     await pilot.press("enter")
-    await until(pilot, "the deploy form", screen_is(app, "DeployFormScreen"))
+    await pilot_wait_until(
+        pilot, "the deploy form", screen_is(app, "DeployFormScreen"), timeout=WAIT_SECONDS
+    )
     form = app.screen
     form.query_one("#command", Input).value = "python -m server --model {model_path} --port {port}"
     form.query_one("#replicas", Input).value = "2"
@@ -219,7 +225,12 @@ async def deploy_form_plan(app: GpustackApp, pilot: Pilot) -> None:
     for section in form.query(Collapsible):
         section.collapsed = False
     # The plan of the last change (two replicas), not of an earlier keystroke.
-    await until(pilot, "the plan", lambda: "of 2 replicas" in str(form.query_one("#plan").render()))
+    await pilot_wait_until(
+        pilot,
+        "the plan",
+        lambda: "of 2 replicas" in str(form.query_one("#plan").render()),
+        timeout=WAIT_SECONDS,
+    )
     form.query_one("#name", Input).focus(scroll_visible=False)
     await pilot.pause()
     form.query_one("#form").scroll_home(animate=False)
@@ -235,7 +246,7 @@ async def deploy_form_sections(app: GpustackApp, pilot: Pilot) -> None:
         container.scroll_to_widget(section, top=True, animate=False)
         return section.region.y == container.region.y
 
-    await until(pilot, "the sections at the top", at_top)
+    await pilot_wait_until(pilot, "the sections at the top", at_top, timeout=WAIT_SECONDS)
 
 
 async def deploy_form_edit(app: GpustackApp, pilot: Pilot) -> None:
@@ -246,7 +257,9 @@ async def deploy_form_edit(app: GpustackApp, pilot: Pilot) -> None:
     # whether it arrives before or after the field's focus event depends on the machine's load.
     replicas = app.screen.query_one("#replicas", Input)
     replicas.focus(scroll_visible=False)
-    await until(pilot, "the focus on replicas", lambda: replicas.has_focus)
+    await pilot_wait_until(
+        pilot, "the focus on replicas", lambda: replicas.has_focus, timeout=WAIT_SECONDS
+    )
     app.screen.query_one("#form").scroll_home(animate=False)
 
 
@@ -258,14 +271,16 @@ async def recreate(app: GpustackApp, pilot: Pilot) -> None:
     command.focus(scroll_visible=False)
     command.value = f"{command.value} --max-model-len 8192"
     await pilot.press("ctrl+s")
-    await until(pilot, "the question", screen_is(app, "RecreateModal"))
+    await pilot_wait_until(
+        pilot, "the question", screen_is(app, "RecreateModal"), timeout=WAIT_SECONDS
+    )
 
 
 async def workers(app: GpustackApp, pilot: Pilot) -> None:
     """The workers with live GPU meters (one simulated, one unreachable)."""
     await open_screen(app, pilot, "w", "WorkersScreen")
     screen = app.screen
-    await until(pilot, "the live figures", lambda: screen.stats)  # type: ignore[attr-defined]
+    await pilot_wait_until(pilot, "the live figures", lambda: screen.stats, timeout=WAIT_SECONDS)  # type: ignore[attr-defined]
 
 
 async def labels(app: GpustackApp, pilot: Pilot) -> None:
@@ -293,7 +308,9 @@ async def host_key(app: GpustackApp, pilot: Pilot) -> None:
         "fingerprint": "SHA256:q3k9bKq8xVbqPZ0d7n0Jv6pVjD1gq1fQH2x9e4i0Xy8",
     }
     app.push_screen(host_key_modal(AddWorkerRequest("root@10.0.0.12"), details))
-    await until(pilot, "the host key question", screen_is(app, "ConfirmModal"))
+    await pilot_wait_until(
+        pilot, "the host key question", screen_is(app, "ConfirmModal"), timeout=WAIT_SECONDS
+    )
 
 
 async def logs(app: GpustackApp, pilot: Pilot) -> None:
@@ -301,7 +318,9 @@ async def logs(app: GpustackApp, pilot: Pilot) -> None:
     select(app, running_instance(app))
     await open_screen(app, pilot, "l", "LogsScreen")
     screen = app.screen
-    await until(pilot, "the log lines", lambda: screen.log_widget.lines)  # type: ignore[attr-defined]
+    await pilot_wait_until(
+        pilot, "the log lines", lambda: screen.log_widget.lines, timeout=WAIT_SECONDS
+    )  # type: ignore[attr-defined]
 
 
 async def logs_search(app: GpustackApp, pilot: Pilot) -> None:
@@ -310,14 +329,16 @@ async def logs_search(app: GpustackApp, pilot: Pilot) -> None:
     await pilot.press("slash", *"200 17")
     await pilot.press("enter")
     screen = app.screen
-    await until(pilot, "the matches", lambda: screen.log_widget.matches)  # type: ignore[attr-defined]
+    await pilot_wait_until(
+        pilot, "the matches", lambda: screen.log_widget.matches, timeout=WAIT_SECONDS
+    )  # type: ignore[attr-defined]
 
 
 async def api_keys(app: GpustackApp, pilot: Pilot) -> None:
     """API keys: active, scoped, expired and revoked."""
     await open_screen(app, pilot, "a", "ApiKeysScreen")
     screen = app.screen
-    await until(pilot, "the keys", lambda: screen.last_update)  # type: ignore[attr-defined]
+    await pilot_wait_until(pilot, "the keys", lambda: screen.last_update, timeout=WAIT_SECONDS)  # type: ignore[attr-defined]
 
 
 async def usage(app: GpustackApp, pilot: Pilot) -> None:
@@ -325,14 +346,16 @@ async def usage(app: GpustackApp, pilot: Pilot) -> None:
     await api_keys(app, pilot)
     await open_screen(app, pilot, "u", "UsageScreen")
     screen = app.screen
-    await until(pilot, "the figures", lambda: screen.last_update)  # type: ignore[attr-defined]
+    await pilot_wait_until(pilot, "the figures", lambda: screen.last_update, timeout=WAIT_SECONDS)  # type: ignore[attr-defined]
 
 
 async def backends(app: GpustackApp, pilot: Pilot) -> None:
     """The built-in backends and one a user defined."""
     await open_screen(app, pilot, "b", "BackendsScreen")
     screen = app.screen
-    await until(pilot, "the user backend", lambda: screen.last_update)  # type: ignore[attr-defined]
+    await pilot_wait_until(
+        pilot, "the user backend", lambda: screen.last_update, timeout=WAIT_SECONDS
+    )  # type: ignore[attr-defined]
 
 
 async def help_screen(app: GpustackApp, pilot: Pilot) -> None:
@@ -364,7 +387,7 @@ async def unreachable(app: GpustackApp, pilot: Pilot) -> None:
     """The server went away: the last data stays, the status line says so."""
     screen = app.screen
     screen.refresh_now()  # type: ignore[attr-defined]
-    await until(pilot, "the failure", lambda: screen.failing)  # type: ignore[attr-defined]
+    await pilot_wait_until(pilot, "the failure", lambda: screen.failing, timeout=WAIT_SECONDS)  # type: ignore[attr-defined]
 
 
 async def palette(app: GpustackApp, pilot: Pilot) -> None:
@@ -372,10 +395,17 @@ async def palette(app: GpustackApp, pilot: Pilot) -> None:
     from textual.command import CommandList, CommandPalette
 
     await pilot.press("colon")
-    await until(pilot, "the palette", lambda: isinstance(app.screen, CommandPalette))
+    await pilot_wait_until(
+        pilot, "the palette", lambda: isinstance(app.screen, CommandPalette), timeout=WAIT_SECONDS
+    )
     await pilot.press(*"emb")
     hits = app.screen.query_one(CommandList)
-    await until(pilot, "the matches", lambda: hits.option_count and not app.screen._show_busy)  # type: ignore[attr-defined]
+    await pilot_wait_until(
+        pilot,
+        "the matches",
+        lambda: hits.option_count and not app.screen._show_busy,
+        timeout=WAIT_SECONDS,
+    )  # type: ignore[attr-defined]
 
 
 async def empty(app: GpustackApp, pilot: Pilot) -> None:

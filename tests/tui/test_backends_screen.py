@@ -15,8 +15,8 @@ from gpustack_tui.tui.screens.backends import (
 )
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from tests.fixtures.server import RunningServer
-from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import app_for, wait_until
+from tests.fixtures.waiting import pilot_wait_until
+from tests.tui.conftest import SIZE, app_for
 
 
 def test_the_form_is_checked_before_anything_is_sent() -> None:
@@ -44,13 +44,14 @@ async def test_add_then_remove(server: RunningServer) -> None:
     app = app_for(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("b")
-        screen = await wait_until(
+        screen = await pilot_wait_until(
             pilot,
             "the backends view",
             lambda: isinstance(app.screen, BackendsScreen) and app.screen,
+            timeout=20,
         )
-        await wait_until(
-            pilot, "the built-in rows", lambda: "builtin:vllm" in screen.table.row_keys
+        await pilot_wait_until(
+            pilot, "the built-in rows", lambda: "builtin:vllm" in screen.table.row_keys, timeout=20
         )
         assert "no user backends yet" in screen.status.message
 
@@ -59,8 +60,11 @@ async def test_add_then_remove(server: RunningServer) -> None:
         assert isinstance(app.screen, BackendsScreen)
 
         await pilot.press("n")
-        form = await wait_until(
-            pilot, "the form", lambda: isinstance(app.screen, AddBackendModal) and app.screen
+        form = await pilot_wait_until(
+            pilot,
+            "the form",
+            lambda: isinstance(app.screen, AddBackendModal) and app.screen,
+            timeout=20,
         )
         form.query_one("#backend-name", Input).value = "llama-cpp"
         form.query_one("#backend-command", Input).value = "llama-server -m {model} --port {port}"
@@ -73,7 +77,9 @@ async def test_add_then_remove(server: RunningServer) -> None:
         form.query_one("#backend-health", Input).value = "/v1/models"
         form.query_one("#backend-cpu", Checkbox).value = True
         await pilot.press("enter")
-        await wait_until(pilot, "the new row", lambda: "user:llama-cpp" in screen.table.row_keys)
+        await pilot_wait_until(
+            pilot, "the new row", lambda: "user:llama-cpp" in screen.table.row_keys, timeout=20
+        )
         assert screen.table.get_cell("user:llama-cpp", "cpu") == "yes"
         assert "process: llama-server" in screen.table.get_cell("user:llama-cpp", "image")
         screen.table.select_key("user:llama-cpp")
@@ -85,16 +91,18 @@ async def test_add_then_remove(server: RunningServer) -> None:
 
         screen.table.select_key("user:llama-cpp")
         await pilot.press("d")
-        await wait_until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        await pilot_wait_until(
+            pilot, "the question", lambda: isinstance(app.screen, ConfirmModal), timeout=20
+        )
         await pilot.press("y")
-        await wait_until(
-            pilot, "the row gone", lambda: "user:llama-cpp" not in screen.table.row_keys
+        await pilot_wait_until(
+            pilot, "the row gone", lambda: "user:llama-cpp" not in screen.table.row_keys, timeout=20
         )
         with server.client() as client:
             assert client.list_backends() == []
         await pilot.press("escape")
-        await wait_until(
-            pilot, "the deployments", lambda: not isinstance(app.screen, BackendsScreen)
+        await pilot_wait_until(
+            pilot, "the deployments", lambda: not isinstance(app.screen, BackendsScreen), timeout=20
         )
 
 
@@ -106,15 +114,24 @@ async def test_removing_a_backend_in_use_says_who_uses_it(server: RunningServer)
     app = app_for(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("b")
-        screen = await wait_until(
-            pilot, "the view", lambda: isinstance(app.screen, BackendsScreen) and app.screen
+        screen = await pilot_wait_until(
+            pilot,
+            "the view",
+            lambda: isinstance(app.screen, BackendsScreen) and app.screen,
+            timeout=20,
         )
-        await wait_until(pilot, "the row", lambda: "user:tei" in screen.table.row_keys)
+        await pilot_wait_until(
+            pilot, "the row", lambda: "user:tei" in screen.table.row_keys, timeout=20
+        )
         screen.table.select_key("user:tei")
         await pilot.press("d")
-        await wait_until(pilot, "the question", lambda: isinstance(app.screen, ConfirmModal))
+        await pilot_wait_until(
+            pilot, "the question", lambda: isinstance(app.screen, ConfirmModal), timeout=20
+        )
         await pilot.press("y")
-        await wait_until(pilot, "the refusal", lambda: "embed" in screen.status.message)
+        await pilot_wait_until(
+            pilot, "the refusal", lambda: "embed" in screen.status.message, timeout=20
+        )
         assert "removing backend tei failed" in screen.status.message
         assert "user:tei" in screen.table.row_keys
 

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input, RadioButton, Static, TextArea
+from textual.widgets import Input, RadioButton, TextArea
 
 from gpustack_tui.client import ApiError
 from gpustack_tui.tui.messages import RequestFailed
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
-from tests.tui.conftest import SIZE
-
-
-async def open_form(app, pilot) -> DeployFormScreen:
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(app.screen, DeployFormScreen)
-    return app.screen
-
-
-def error_of(form: DeployFormScreen, field: str) -> str:
-    widget = form.query_one(f"#{field}-error", Static)
-    return str(widget.render()) if widget.display else ""
+from tests.tui.conftest import SIZE, error_of, open_form
 
 
 async def test_empty_form_marks_fields_and_focuses_the_first(make_app):

@@ -17,14 +17,12 @@ from gpustack_tui.tui.forms import build_spec, values_from_spec
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.recreate import RecreateModal, config_changed, keeping_old
-from tests.fixtures.server import RunningServer
-from tests.server.control.test_edit_semantics import environ
+from tests.fixtures.processes import backend_pids, environ
+from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.waiting import pilot_wait_until, wait_until
 from tests.server.control.test_lifecycle_stop_start import COMMAND
-from tests.server.control.test_survival import backend_pids
-from tests.test_end_to_end import cli, wait_for
 from tests.tui.conftest import SIZE
 from tests.tui.samples import instance
-from tests.tui.test_with_server import wait_until
 
 RICH = {
     "name": "rich",
@@ -103,11 +101,16 @@ def running(server: RunningServer, name: str) -> list[str]:
 async def edit(app: GpustackApp, pilot, name: str) -> DeployFormScreen:
     screen = app.screen
     assert isinstance(screen, DeploymentsScreen)
-    await wait_until(pilot, "the row", lambda: f"dep:{name}" in screen.table.row_keys)
+    await pilot_wait_until(
+        pilot, "the row", lambda: f"dep:{name}" in screen.table.row_keys, timeout=20
+    )
     screen.table.select_key(f"dep:{name}")
     await pilot.press("e")
-    return await wait_until(
-        pilot, "the form", lambda: app.screen if isinstance(app.screen, DeployFormScreen) else None
+    return await pilot_wait_until(
+        pilot,
+        "the form",
+        lambda: app.screen if isinstance(app.screen, DeployFormScreen) else None,
+        timeout=20,
     )
 
 
@@ -127,8 +130,10 @@ async def test_edit_keep_then_recreate(server: RunningServer, tmp_path: Path):
         }
     )
     server.client().create_deployment(spec)
-    old = wait_for(
-        "two running", lambda: running(server, "ed") if len(running(server, "ed")) == 2 else None
+    old = wait_until(
+        "two running",
+        lambda: running(server, "ed") if len(running(server, "ed")) == 2 else None,
+        timeout=30,
     )
     old_pids = backend_pids("ed")
     app = GpustackApp(server.client(), refresh_interval=0.3)
@@ -145,16 +150,19 @@ async def test_edit_keep_then_recreate(server: RunningServer, tmp_path: Path):
 
         # Save, then Cancel: the instances keep the old configuration, and are told to.
         await save_with_env(app, pilot, form, "V=two")
-        modal = await wait_until(
+        modal = await pilot_wait_until(
             pilot,
             "the offer",
             lambda: app.screen if isinstance(app.screen, RecreateModal) else None,
+            timeout=20,
         )
         assert "2 running instance(s) keep the old configuration" in modal.body_text
         assert app.focused.id == "cancel"
         assert server.client().get_deployment("ed").spec.advanced.env == {"V": "two"}
         await pilot.press("enter")  # on Cancel
-        await wait_until(pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen))
+        await pilot_wait_until(
+            pilot, "back", lambda: isinstance(app.screen, DeploymentsScreen), timeout=20
+        )
         assert "keep the old configuration" in notes(app)
         await pilot.pause(1.0)
         assert running(server, "ed") == old and backend_pids("ed") == old_pids
@@ -163,15 +171,19 @@ async def test_edit_keep_then_recreate(server: RunningServer, tmp_path: Path):
         form = await edit(app, pilot, "ed")
         assert form.query_one("#env", TextArea).text == "V=two"
         await save_with_env(app, pilot, form, "V=three")
-        await wait_until(pilot, "the offer", lambda: isinstance(app.screen, RecreateModal))
+        await pilot_wait_until(
+            pilot, "the offer", lambda: isinstance(app.screen, RecreateModal), timeout=20
+        )
         await pilot.press("y")
 
         def replaced() -> bool:
             now = running(server, "ed")
             return len(now) == 2 and not set(now) & set(old)
 
-        await wait_until(pilot, "both replaced", replaced, timeout=60)
-        await wait_until(pilot, "done said", lambda: "recreated 2 instance(s) of ed" in notes(app))
+        await pilot_wait_until(pilot, "both replaced", replaced, timeout=60)
+        await pilot_wait_until(
+            pilot, "done said", lambda: "recreated 2 instance(s) of ed" in notes(app), timeout=20
+        )
         assert "deleted" in notes(app)
         pids = backend_pids("ed")
         assert len(pids) == 2 and not set(pids) & set(old_pids)

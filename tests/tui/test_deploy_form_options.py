@@ -15,8 +15,7 @@ from gpustack_tui.tui.widgets.deploy_sections import (
     kv_matrix,
     version_options,
 )
-from tests.tui.conftest import SIZE
-from tests.tui.test_deploy_form import open_form
+from tests.tui.conftest import SIZE, open_form
 
 GIB = 1024**3
 

@@ -14,9 +14,8 @@ from gpustack_tui.tui.forms import DeployFormValues, FormErrors, build_spec, dis
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.widgets.plan_preview import PlanReady
 from tests.fixtures.server import RunningServer, start_server, stop_server
-from tests.tui.conftest import SIZE
-from tests.tui.test_deploy_form import error_of, open_form
-from tests.tui.test_with_server import fill_form, wait_until
+from tests.fixtures.waiting import pilot_wait_until
+from tests.tui.conftest import SIZE, error_of, fill_form, open_form
 
 GIB = 1024**3
 VALID = {"local_path": "/models/qwen", "name": "qwen", "command": "serve --port {port}"}
@@ -133,11 +132,13 @@ async def test_the_plan_preview_follows_the_fields(gpu_server: RunningServer, tm
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         form = await open_form(app, pilot)
         preview = form.preview
-        await wait_until(pilot, "the missing fields", lambda: "complete these" in preview.message)
+        await pilot_wait_until(
+            pilot, "the missing fields", lambda: "complete these" in preview.message, timeout=20
+        )
         assert "local path" in preview.message and "command" in preview.message
         fill_form(form, local_path=str(model), command="serve --port {port}", vram_claim_gib="1")
         await pilot.press("tab", "tab", *"qwen")  # past where to look for the path
-        await wait_until(pilot, "a plan", lambda: preview.plan is not None)
+        await pilot_wait_until(pilot, "a plan", lambda: preview.plan is not None, timeout=20)
         await pilot.pause(0.6)
         plans = [m for m in messages if isinstance(m, PlanReady)]
         assert len(plans) == 1  # typing and filling in settled into one request
@@ -146,14 +147,16 @@ async def test_the_plan_preview_follows_the_fields(gpu_server: RunningServer, tm
         assert "local (leader): GPU 0 1.0 GiB" in text
 
         fill_form(form, vram_claim_gib="100000")
-        await wait_until(pilot, "the reasons", lambda: "does not fit" in str(preview.render()))
+        await pilot_wait_until(
+            pilot, "the reasons", lambda: "does not fit" in str(preview.render()), timeout=20
+        )
         assert "0 of 1 replicas fit" in str(preview.render())
         assert preview.plan["replicas"][0]["reasons"]
 
         # Manual mode lists every GPU of the worker with its free memory.
         form.query_one("#mode-manual", RadioButton).value = True
         selector = form.query_one("#gpu_selector", SelectionList)
-        await wait_until(pilot, "the GPU list", lambda: selector.option_count)
+        await pilot_wait_until(pilot, "the GPU list", lambda: selector.option_count, timeout=20)
         prompt = str(selector.get_option_at_index(0).prompt)
         assert prompt.startswith("local:0") and "24.0 of 24.0 GiB free" in prompt
         assert selector.option_count == 2

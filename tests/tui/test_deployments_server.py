@@ -18,8 +18,8 @@ from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
 from tests.fixtures.backend import BACKEND_SCRIPT
 from tests.fixtures.server import RunningServer
 from tests.fixtures.sshd import SshdServer
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import wait_until
 
 
 @pytest.fixture
@@ -64,14 +64,16 @@ async def test_delete_an_instance_then_the_serving_deployment_by_name(served: Ru
     app = GpustackApp(served.client(), refresh_interval=0.3)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        first = await wait_until(pilot, "running", lambda: running_instance(screen), timeout=60)
+        first = await pilot_wait_until(
+            pilot, "running", lambda: running_instance(screen), timeout=60
+        )
         screen.table.select_key(f"inst:{first}")
         await pilot.press("ctrl+d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
         assert app.screen.title_text == f"Delete instance {first}?"
         await pilot.press("y")
-        second = await wait_until(
+        second = await pilot_wait_until(
             pilot, "a new instance running", lambda: running_instance(screen, first), timeout=60
         )
         assert f"inst:{first}" not in screen.table.row_keys
@@ -88,5 +90,7 @@ async def test_delete_an_instance_then_the_serving_deployment_by_name(served: Ru
         assert app.screen is modal
         assert served.client().get_deployment("chat").spec.name == "chat"
         await pilot.press("ctrl+u", *"chat", "enter")  # clear the field, type the name
-        await wait_until(pilot, "deleted", lambda: served.client().list_deployments() == [])
-        await wait_until(pilot, "row gone", lambda: screen.table.row_keys == [])
+        await pilot_wait_until(
+            pilot, "deleted", lambda: served.client().list_deployments() == [], timeout=20
+        )
+        await pilot_wait_until(pilot, "row gone", lambda: screen.table.row_keys == [], timeout=20)

@@ -27,10 +27,12 @@ from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
 from gpustack_tui.tui.widgets.log_view import LogView
 from gpustack_tui.tui.widgets.path_input import PathInput
 from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.hub_server import HubRepo, HubServer
+from tests.fixtures.models import write_chat_model
+from tests.fixtures.processes import processes_with
 from tests.fixtures.server import RunningServer, start_server, stop_server
-from tests.sources.hub_server import HubRepo, HubServer
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import wait_until
 
 GIB = 1024**3
 MIB = 1024**2
@@ -47,23 +49,6 @@ def backend_command(extra: str = "") -> str:
         f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
         f"--model-path {{model_path}}{extra}"
     )
-
-
-def processes_with(marker: str) -> list[int]:
-    """Live processes whose command line mentions `marker` (e.g. the model folder)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        zombie = "\nState:\tZ" in status
-        if marker.encode() in cmdline and not zombie:
-            found.append(int(entry.name))
-    return found
 
 
 def option_labels(field: PathInput) -> list[str]:
@@ -94,11 +79,7 @@ def local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ru
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     """A small local model folder."""
-    folder = tmp_path / "models" / "tiny-chat"
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"architectures": ["TinyForCausalLM"]}))
-    (folder / "model.safetensors").write_bytes(b"\0" * 4096)
-    return folder
+    return write_chat_model(tmp_path / "models" / "tiny-chat")
 
 
 async def test_search_form_plan_deploy_logs_scale_delete(
@@ -121,13 +102,14 @@ async def test_search_form_plan_deploy_logs_scale_delete(
         assert app.focused is not None and app.focused.id == "path"
         await pilot.press(*f"{model_dir.parent}/ti")
         field = search.query_one("#path-path", PathInput)
-        await wait_until(
-            pilot, "the folder offered", lambda: option_labels(field) == ["tiny-chat/"]
+        await pilot_wait_until(
+            pilot, "the folder offered", lambda: option_labels(field) == ["tiny-chat/"], timeout=20
         )
         await pilot.press(*"ny-chat", "enter")
-        form = await wait_until(
+        form = await pilot_wait_until(
             pilot, "the deploy form",
             lambda: isinstance(app.screen, DeployFormScreen) and app.screen,
+            timeout=20,
         )  # fmt: skip
         assert form.query_one("#source-local_path", RadioButton).value
         assert form.query_one("#local_path", Input).value == str(model_dir)
@@ -145,42 +127,56 @@ async def test_search_form_plan_deploy_logs_scale_delete(
             text = str(form.preview.render())
             return text if f"{worker} (leader)" in text else None
 
-        preview = await wait_until(pilot, "the plan naming the worker", planned)
+        preview = await pilot_wait_until(pilot, "the plan naming the worker", planned, timeout=20)
         assert "1 of 1 replicas fit" in preview
         assert "GPU 0 4.0 GiB" in preview
 
         await pilot.press("ctrl+s")
-        await wait_until(pilot, "back to the deployments", lambda: app.screen is deployments)
-        await wait_until(
-            pilot, "the new row selected", lambda: deployments.table.cursor_key == "dep:flow-chat"
+        await pilot_wait_until(
+            pilot, "back to the deployments", lambda: app.screen is deployments, timeout=20
+        )
+        await pilot_wait_until(
+            pilot,
+            "the new row selected",
+            lambda: deployments.table.cursor_key == "dep:flow-chat",
+            timeout=20,
         )
         assert [v.name for v in client.list_deployments()] == ["flow-chat"]
 
         # Running: the state cell of the instance row says so.
-        [first] = await wait_until(
+        [first] = await pilot_wait_until(
             pilot, "a running instance",
             lambda: running_instances(deployments, "flow-chat"), timeout=60,
         )  # fmt: skip
-        await wait_until(
+        await pilot_wait_until(
             pilot, "the running state cell",
             lambda: f"inst:{first}" in deployments.table.row_keys
             and deployments.table.get_cell(f"inst:{first}", "state").plain == "● running",
+            timeout=20,
         )  # fmt: skip
         assert deployments.table.get_cell(f"inst:{first}", "worker").plain == worker
 
         # Logs: the backend's startup line arrives; escape goes back.
         deployments.table.select_key(f"inst:{first}")
         await pilot.press("l")
-        logs = await wait_until(
-            pilot, "the log viewer", lambda: isinstance(app.screen, LogsScreen) and app.screen
+        logs = await pilot_wait_until(
+            pilot,
+            "the log viewer",
+            lambda: isinstance(app.screen, LogsScreen) and app.screen,
+            timeout=20,
         )
         assert logs.instance == first
         log = logs.query_one(LogView)
-        await wait_until(
-            pilot, "the backend's line in the log", lambda: any(STARTED in x for x in log.lines)
+        await pilot_wait_until(
+            pilot,
+            "the backend's line in the log",
+            lambda: any(STARTED in x for x in log.lines),
+            timeout=20,
         )
         await pilot.press("escape")
-        await wait_until(pilot, "back from the logs", lambda: app.screen is deployments)
+        await pilot_wait_until(
+            pilot, "back from the logs", lambda: app.screen is deployments, timeout=20
+        )
 
         # Scale to 2 through the modal: two running instances.
         deployments.table.select_key("dep:flow-chat")
@@ -189,8 +185,10 @@ async def test_search_form_plan_deploy_logs_scale_delete(
         modal = app.screen
         assert isinstance(modal, ScaleModal) and modal.current == 1
         await pilot.press("2", "enter")
-        await wait_until(pilot, "the modal closed", lambda: app.screen is deployments)
-        instances = await wait_until(
+        await pilot_wait_until(
+            pilot, "the modal closed", lambda: app.screen is deployments, timeout=20
+        )
+        instances = await pilot_wait_until(
             pilot, "two running instances",
             lambda: len(running_instances(deployments, "flow-chat")) == 2
             and running_instances(deployments, "flow-chat"), timeout=60,
@@ -209,17 +207,24 @@ async def test_search_form_plan_deploy_logs_scale_delete(
         assert "2 instance(s) are running" in confirm.body_text
         assert app.focused is not None and app.focused.id == "cancel"
         await pilot.press("enter")  # enter on Cancel: nothing is deleted
-        await wait_until(pilot, "the modal closed", lambda: app.screen is deployments)
+        await pilot_wait_until(
+            pilot, "the modal closed", lambda: app.screen is deployments, timeout=20
+        )
         assert [v.name for v in client.list_deployments()] == ["flow-chat"]
         deployments.table.select_key("dep:flow-chat")
         await pilot.press("ctrl+d")
         await pilot.pause()
         assert isinstance(app.screen, TypeToConfirmModal)
         await pilot.press(*"flow-chat", "enter")
-        await wait_until(pilot, "the table empty", lambda: deployments.table.row_keys == [])
+        await pilot_wait_until(
+            pilot, "the table empty", lambda: deployments.table.row_keys == [], timeout=20
+        )
         assert client.list_deployments() == []
-        await wait_until(
-            pilot, "the backend processes gone", lambda: not processes_with(str(model_dir))
+        await pilot_wait_until(
+            pilot,
+            "the backend processes gone",
+            lambda: not processes_with(str(model_dir)),
+            timeout=20,
         )
         assert "deleted flow-chat" in deployments.status.message
 
@@ -262,23 +267,29 @@ async def test_hub_search_form_deploy_downloads_then_runs(
         search = app.screen
         assert isinstance(search, ModelSearchScreen)
         await pilot.press(*"tiny-flow")
-        await wait_until(pilot, "the result", lambda: search.table.row_keys == [REPO])
+        await pilot_wait_until(
+            pilot, "the result", lambda: search.table.row_keys == [REPO], timeout=20
+        )
         assert search.table.get_cell(REPO, "downloads").plain == "1.2k"
         await pilot.press("enter", "enter")
-        form = await wait_until(
+        form = await pilot_wait_until(
             pilot, "the deploy form",
             lambda: isinstance(app.screen, DeployFormScreen) and app.screen,
+            timeout=20,
         )  # fmt: skip
         assert form.query_one("#repo_id", Input).value == REPO
         assert form.query_one("#name", Input).value == "tiny-flow"
         form.query_one("#command", Input).value = backend_command()
         form.query_one("#vram_claim_gib", Input).value = "4"
-        await wait_until(
+        await pilot_wait_until(
             pilot, "the plan and the estimate",
             lambda: f"{worker} (leader)" in (t := str(form.preview.render())) and "Estimate" in t,
+            timeout=20,
         )  # fmt: skip
         await pilot.press("ctrl+s")
-        await wait_until(pilot, "back to the deployments", lambda: app.screen is deployments)
+        await pilot_wait_until(
+            pilot, "back to the deployments", lambda: app.screen is deployments, timeout=20
+        )
 
         seen: list[str] = []
 
@@ -290,7 +301,7 @@ async def test_hub_search_form_deploy_downloads_then_runs(
                     seen.append(cell)
             return bool(seen) and seen[-1] == "● running"
 
-        await wait_until(pilot, "the instance running", state_cells, timeout=60)
+        await pilot_wait_until(pilot, "the instance running", state_cells, timeout=60)
         assert any("downloading" in cell for cell in seen), seen
         [view] = client.list_deployments()
         [instance] = view.instances

@@ -22,9 +22,9 @@ from gpustack_tui.tui.log_stream import INITIAL_TAIL
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.widgets.log_view import LogView
 from tests.fixtures.server import RunningServer
-from tests.server.workers.test_workers_logs import PROGRAM, start_again, wait_for
+from tests.fixtures.waiting import pilot_wait_until, wait_until
+from tests.server.workers.test_workers_logs import PROGRAM, start_again
 from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import wait_until
 
 
 @contextmanager
@@ -64,8 +64,10 @@ def chatty(server: RunningServer, tmp_path: Path) -> Instance:
         instances = client.list_instances()
         return instances[0] if instances and instances[0].pid else None
 
-    instance = wait_for("the instance to start", started)
-    wait_for("its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1))
+    instance = wait_until("the instance to start", started, timeout=30)
+    wait_until(
+        "its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1), timeout=30
+    )
     return instance
 
 
@@ -80,12 +82,16 @@ async def test_save_previous_run_and_a_failed_save(
         app.push_screen(screen)
         await pilot.pause()
         live = screen.query_one("#log", LogView)
-        await wait_until(pilot, "the tail", lambda: "first line 4999" in live.lines)
+        await pilot_wait_until(
+            pilot, "the tail", lambda: "first line 4999" in live.lines, timeout=20
+        )
         assert len(live.store) == INITIAL_TAIL  # the view holds the last lines only
 
         # s saves the whole log, fetched from the server, and says where.
         await pilot.press("s")
-        saved = await wait_until(pilot, "the saved file", lambda: screen.last_saved)
+        saved = await pilot_wait_until(
+            pilot, "the saved file", lambda: screen.last_saved, timeout=20
+        )
         assert saved.parent == saved_dir and saved.name.startswith(f"{chatty.name}-")
         assert saved.read_bytes() == client.read_logs(chatty.name).encode()
         assert saved.read_text().count("\n") == 5000
@@ -94,14 +100,18 @@ async def test_save_previous_run_and_a_failed_save(
 
         # No previous run yet: said plainly, the live log stays.
         await pilot.press("p")
-        await wait_until(pilot, "the answer", lambda: "no previous log" in screen.status.message)
+        await pilot_wait_until(
+            pilot, "the answer", lambda: "no previous log" in screen.status.message, timeout=20
+        )
         assert not screen.showing_previous
 
         # The program starts again: the live view follows into the new run, p shows the old.
         start_again(server, chatty, "second")
-        await wait_until(pilot, "the new run", lambda: "second line 4999" in live.lines, 30)
+        await pilot_wait_until(pilot, "the new run", lambda: "second line 4999" in live.lines, 30)
         await pilot.press("p")
-        await wait_until(pilot, "the previous run", lambda: screen.showing_previous)
+        await pilot_wait_until(
+            pilot, "the previous run", lambda: screen.showing_previous, timeout=20
+        )
         previous = screen.query_one("#previous-log", LogView)
         assert previous.display and not live.display
         assert previous.lines == [f"first line {n}" for n in range(5000)]
@@ -110,9 +120,9 @@ async def test_save_previous_run_and_a_failed_save(
         await pilot.pause()
         assert previous.counter == "1/1"
         await pilot.press("s")
-        saved_previous = await wait_until(
+        saved_previous = await pilot_wait_until(
             pilot, "the previous run saved",
-            lambda: screen.last_saved if screen.last_saved != saved else None,
+            lambda: screen.last_saved if screen.last_saved != saved else None, timeout=20
         )  # fmt: skip
         assert "-previous-" in saved_previous.name
         assert saved_previous.read_bytes() == client.read_logs(chatty.name, previous=True).encode()
@@ -124,7 +134,9 @@ async def test_save_previous_run_and_a_failed_save(
         before = set(saved_dir.iterdir())
         with file_size_limit(4096):
             await pilot.press("s")
-            await wait_until(pilot, "the error", lambda: "too large" in screen.status.message)
+            await pilot_wait_until(
+                pilot, "the error", lambda: "too large" in screen.status.message, timeout=20
+            )
         assert screen.status.level == "error" and "File too large" in screen.status.message
         assert "Free some space" in screen.status.message
         assert set(saved_dir.iterdir()) == before
@@ -134,7 +146,9 @@ async def test_save_previous_run_and_a_failed_save(
         blocker.write_text("not a folder")
         screen.save_dir = blocker / "logs"
         await pilot.press("s")
-        await wait_until(pilot, "the error", lambda: "Not a directory" in screen.status.message)
+        await pilot_wait_until(
+            pilot, "the error", lambda: "Not a directory" in screen.status.message, timeout=20
+        )
         assert screen.status.level == "error"
         assert f"cannot save the log under {blocker / 'logs'}" in screen.status.message
         assert isinstance(app.screen, LogsScreen) and blocker.read_text() == "not a folder"
@@ -142,7 +156,7 @@ async def test_save_previous_run_and_a_failed_save(
         # Leaving ends the stream at once, though the log is quiet: no thread waits on.
         assert screen.stream.threads
         await pilot.press("escape")
-        await wait_until(pilot, "the stream's end", lambda: not screen.stream.threads, 5)
+        await pilot_wait_until(pilot, "the stream's end", lambda: not screen.stream.threads, 5)
         assert not isinstance(app.screen, LogsScreen)
 
 
@@ -153,7 +167,9 @@ async def test_a_save_without_a_server_says_so(make_app, tmp_path: Path):
         app.push_screen(screen)
         await pilot.pause()
         await pilot.press("s")
-        await wait_until(pilot, "the error", lambda: "cannot save the log" in screen.status.message)
+        await pilot_wait_until(
+            pilot, "the error", lambda: "cannot save the log" in screen.status.message, timeout=20
+        )
         assert screen.last_saved is None and list(tmp_path.iterdir()) == []
 
 

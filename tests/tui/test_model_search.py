@@ -22,30 +22,11 @@ from gpustack_tui.tui.screens.model_search import (
     hit_row,
     short_count,
 )
+from tests.fixtures import hub_server as hub_module
+from tests.fixtures.hub_server import HubServer
 from tests.fixtures.server import RunningServer, start_server, stop_server
-from tests.sources import hub_server as hub_module
-from tests.sources.conftest import publish_defaults
-from tests.sources.hub_server import HubServer
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import wait_until
-
-
-@pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
-    """The loopback hub of tests/sources, with the environment (inherited by the server
-    process started after it) pointed at it."""
-    server = HubServer().start()
-    publish_defaults(server)
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
-    monkeypatch.setenv("MODELSCOPE_ENDPOINT", server.url)
-    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
-    monkeypatch.setenv("MODELSCOPE_HOME", str(tmp_path / "ms-home"))
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELSCOPE_API_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -101,7 +82,7 @@ async def test_typing_searches_once_when_typing_pauses(hub: HubServer, hub_serve
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         screen = await open_search(app, pilot)
         await pilot.press(*"qwen3")
-        await wait_until(pilot, "results", lambda: screen.table.row_count)
+        await pilot_wait_until(pilot, "results", lambda: screen.table.row_count, timeout=20)
         await pilot.pause(0.5)
         results = [m for m in messages if isinstance(m, SearchResults)]
         assert [m.query for m in results] == ["qwen3"]
@@ -130,20 +111,24 @@ async def test_a_newer_search_supersedes_one_in_flight(
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         screen = await open_search(app, pilot)
         await pilot.press(*"llama")
-        await wait_until(pilot, "the first search at the hub", entered.is_set)
+        await pilot_wait_until(pilot, "the first search at the hub", entered.is_set, timeout=20)
         first = screen.search_worker
         # The first search hangs at the hub; typing goes on and starts the newer search.
         await pilot.press("ctrl+a", "ctrl+k", *"qwen3")
         assert screen.query_one("#query", Input).value == "qwen3"
-        await wait_until(pilot, "the second search", lambda: screen.search_worker is not first)
+        await pilot_wait_until(
+            pilot, "the second search", lambda: screen.search_worker is not first, timeout=20
+        )
         assert first is not None and first.is_cancelled
         gate.set()
-        await wait_until(pilot, "the newer results", lambda: screen.shown_query == "qwen3")
+        await pilot_wait_until(
+            pilot, "the newer results", lambda: screen.shown_query == "qwen3", timeout=20
+        )
 
         def answers() -> int:
             return len([m for m in messages if isinstance(m, SearchResults)])
 
-        await wait_until(pilot, "both answers", lambda: answers() == 2)
+        await pilot_wait_until(pilot, "both answers", lambda: answers() == 2, timeout=20)
         await pilot.pause(0.2)
         assert screen.shown_query == "qwen3"
         assert "meta-llama/Llama-3.1-8B" not in screen.table.row_keys
@@ -157,10 +142,13 @@ async def test_enter_on_a_result_opens_the_prefilled_form(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_search(app, pilot)
         await pilot.press(*"qwen3")
-        await wait_until(pilot, "results", lambda: screen.table.row_count)
+        await pilot_wait_until(pilot, "results", lambda: screen.table.row_count, timeout=20)
         await pilot.press("enter", "enter")
-        form = await wait_until(
-            pilot, "the form", lambda: isinstance(app.screen, DeployFormScreen) and app.screen
+        form = await pilot_wait_until(
+            pilot,
+            "the form",
+            lambda: isinstance(app.screen, DeployFormScreen) and app.screen,
+            timeout=20,
         )
         assert form.query_one("#source-huggingface", RadioButton).value
         assert form.query_one("#repo_id", Input).value == "Qwen/Qwen3-0.6B"
@@ -169,15 +157,18 @@ async def test_enter_on_a_result_opens_the_prefilled_form(
         assert app.focused.id == "name"
         form.query_one("#command", Input).value = "serve --port {port}"
         # The preview says what the server plans and what the hub's model needs.
-        await wait_until(pilot, "the estimate", lambda: "Estimate" in str(form.preview.render()))
+        await pilot_wait_until(
+            pilot, "the estimate", lambda: "Estimate" in str(form.preview.render()), timeout=20
+        )
         preview = str(form.preview.render())
         assert "weights 1.4 GiB, llm" in preview
         assert "needs 1 GPU(s)" in preview and "context that fits" in preview
         form.query_one("#replicas", Input).value = "0"
         await pilot.press("ctrl+s")
-        await wait_until(
+        await pilot_wait_until(
             pilot, "an answer",
             lambda: isinstance(app.screen, DeploymentsScreen) or form.status.level == "error",
+            timeout=20,
         )  # fmt: skip
         names = [v.name for v in hub_server.client().list_deployments()]
         if isinstance(app.screen, DeploymentsScreen):
@@ -198,7 +189,9 @@ async def test_an_unreachable_hub_is_said_with_what_to_do(
         # ModelScope: huggingface_hub retries a search for 23 s before it gives up.
         await pilot.click("#source-modelscope")
         await pilot.press("ctrl+f", *"qwen3")
-        await wait_until(pilot, "the error", lambda: screen.status.level == "error", timeout=60)
+        await pilot_wait_until(
+            pilot, "the error", lambda: screen.status.level == "error", timeout=60
+        )
         assert "searching ModelScope failed" in screen.status.message
         assert "cannot reach" in screen.status.message
         assert "check the head node's network" in screen.status.message

@@ -13,11 +13,11 @@ from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.model_search import ModelSearchScreen
 from gpustack_tui.tui.widgets.path_input import PathInput, matches, split_path
+from tests.fixtures.processes import agent_pids
 from tests.fixtures.server import RunningServer, start_server, stop_server
 from tests.fixtures.sshd import SshdServer
-from tests.server.control.test_survival import agent_pids
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import wait_until
 
 
 def model_tree(root: Path) -> Path:
@@ -49,7 +49,9 @@ def screen_of(app: GpustackApp, kind: type) -> object:
 
 async def open_local_search(app: GpustackApp, pilot) -> tuple[ModelSearchScreen, PathInput]:
     await pilot.press("m")
-    screen = await wait_until(pilot, "model search", lambda: screen_of(app, ModelSearchScreen))
+    screen = await pilot_wait_until(
+        pilot, "model search", lambda: screen_of(app, ModelSearchScreen), timeout=20
+    )
     await pilot.click("#source-local_path")
     await pilot.pause()
     assert app.focused.id == "path"
@@ -74,13 +76,18 @@ async def test_completion_from_the_server_in_model_search(server: RunningServer,
     async with app.run_test(size=SIZE) as pilot:
         screen, field = await open_local_search(app, pilot)
         await pilot.press(*f"{tmp_path}/mo")
-        await wait_until(
-            pilot, "the models folder offered", lambda: option_labels(field) == ["models/"]
+        await pilot_wait_until(
+            pilot,
+            "the models folder offered",
+            lambda: option_labels(field) == ["models/"],
+            timeout=20,
         )
         assert field.input.value == f"{tmp_path}/mo"  # keys went to the field, not held up
         await pilot.press("right")  # takes the inline suggestion
         assert field.input.value == f"{models}/"
-        await wait_until(pilot, "the folder's models", lambda: len(option_labels(field)) == 3)
+        await pilot_wait_until(
+            pilot, "the folder's models", lambda: len(option_labels(field)) == 3, timeout=20
+        )
         assert option_labels(field) == ["qwen-gguf/", "Qwen3-0.6B/", "qwen-tiny.gguf"]
         await pilot.press(*"qwen-t")
         assert option_labels(field) == ["qwen-tiny.gguf"]  # filtered here, no new listing
@@ -90,7 +97,9 @@ async def test_completion_from_the_server_in_model_search(server: RunningServer,
         assert field.input.value == f"{models}/Qwen3-0.6B/"
         assert app.focused is field.input
         await pilot.press("backspace", *"X", "enter")
-        form = await wait_until(pilot, "the form", lambda: screen_of(app, DeployFormScreen))
+        form = await pilot_wait_until(
+            pilot, "the form", lambda: screen_of(app, DeployFormScreen), timeout=20
+        )
         assert form.query_one("#local_path", Input).value == f"{models}/Qwen3-0.6BX"
         assert screen is not app.screen
 
@@ -103,7 +112,9 @@ async def test_bad_paths_say_what_to_do(server: RunningServer, tmp_path: Path):
         assert "type an absolute path" in str(field.note.render())
         field.input.value = ""
         await pilot.press(*f"{tmp_path}/nothing/here/x")
-        await wait_until(pilot, "the error", lambda: field.note.has_class("-error"))
+        await pilot_wait_until(
+            pilot, "the error", lambda: field.note.has_class("-error"), timeout=20
+        )
         assert "does not exist" in str(field.note.render())
         assert option_labels(field) == []
 
@@ -116,14 +127,20 @@ async def test_completion_from_a_worker_in_the_deploy_form(
     app = GpustackApp(server.client(), refresh_interval=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
-        form = await wait_until(pilot, "the form", lambda: screen_of(app, DeployFormScreen))
+        form = await pilot_wait_until(
+            pilot, "the form", lambda: screen_of(app, DeployFormScreen), timeout=20
+        )
         field = form.query_one(PathInput)
         where = form.query_one("#local_path-where", Select)
-        await wait_until(pilot, "w1 offered", lambda: "w1" in [v for _, v in where._options])
+        await pilot_wait_until(
+            pilot, "w1 offered", lambda: "w1" in [v for _, v in where._options], timeout=20
+        )
         where.value = "w1"
         field.input.focus()
         await pilot.press(*f"{models}/q")
-        await wait_until(pilot, "completions from w1", lambda: len(option_labels(field)) == 3)
+        await pilot_wait_until(
+            pilot, "completions from w1", lambda: len(option_labels(field)) == 3, timeout=20
+        )
         assert field.listings[("w1", f"{models}/")]["where"] == "worker w1"
         await pilot.press("down", "enter")
         assert form.query_one("#local_path", Input).value == f"{models}/qwen-gguf/"
@@ -146,16 +163,20 @@ async def test_an_unreachable_worker_is_said_and_the_field_keeps_working(
         async with app.run_test(size=SIZE) as pilot:
             _screen, field = await open_local_search(app, pilot)
             where = field.query_one("#path-where", Select)
-            await wait_until(pilot, "gone offered", lambda: len(where._options) == 2)
+            await pilot_wait_until(
+                pilot, "gone offered", lambda: len(where._options) == 2, timeout=20
+            )
             assert str(where._options[1][0]).startswith("on gone (")
             where.value = "gone"
             field.input.focus()
             await pilot.press(*f"{tmp_path}/mo")
-            await wait_until(pilot, "the message", lambda: field.note.has_class("-error"))
+            await pilot_wait_until(
+                pilot, "the message", lambda: field.note.has_class("-error"), timeout=20
+            )
             assert "worker gone did not answer" in str(field.note.render())
             where.value = "@server"
-            await wait_until(
-                pilot, "server completions", lambda: option_labels(field) == ["models/"]
+            await pilot_wait_until(
+                pilot, "server completions", lambda: option_labels(field) == ["models/"], timeout=20
             )
             assert field.input.value == f"{tmp_path}/mo"
     finally:
@@ -172,18 +193,18 @@ async def test_a_slow_worker_is_said_while_keys_keep_working(
     async with app.run_test(size=SIZE) as pilot:
         _screen, field = await open_local_search(app, pilot)
         where = field.query_one("#path-where", Select)
-        await wait_until(pilot, "w1 offered", lambda: len(where._options) == 2)
+        await pilot_wait_until(pilot, "w1 offered", lambda: len(where._options) == 2, timeout=20)
         where.value = "w1"
         field.input.focus()
         os.kill(agent, signal.SIGSTOP)  # the agent stops answering: a slow worker
         try:
             await pilot.press(*f"{tmp_path}/mo")
-            await wait_until(
-                pilot, "slow said", lambda: "slow to answer" in str(field.note.render())
+            await pilot_wait_until(
+                pilot, "slow said", lambda: "slow to answer" in str(field.note.render()), timeout=20
             )
             await pilot.press(*"dels")  # keys are not held up meanwhile
             assert field.input.value == f"{tmp_path}/models"
-            await wait_until(pilot, "the timeout", lambda: field.note.has_class("-error"), 20)
+            await pilot_wait_until(pilot, "the timeout", lambda: field.note.has_class("-error"), 20)
             assert "did not answer" in str(field.note.render())
         finally:
             os.kill(agent, signal.SIGCONT)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.tui.app import GpustackApp
@@ -20,35 +18,12 @@ from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.screens.workers import WorkersScreen
 from gpustack_tui.tui.widgets.log_view import LogView
 from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.models import write_chat_model
 from tests.fixtures.server import RunningServer, stop_server
 from tests.fixtures.sshd import SshdServer
-from tests.tui.conftest import SIZE
+from tests.fixtures.waiting import pilot_wait_until
+from tests.tui.conftest import SIZE, app_for, fill_form
 from tests.tui.samples import spec
-
-
-async def wait_until(pilot, what: str, condition: Callable[[], object], timeout: float = 20.0):
-    """Let the app run until `condition()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def app_for(server: RunningServer) -> GpustackApp:
-    return GpustackApp(server.client(), refresh_interval=0.3)
-
-
-def fill_form(form: DeployFormScreen, **values: str) -> None:
-    for field, value in values.items():
-        widget = form.query_one(f"#{field}")
-        if isinstance(widget, TextArea):
-            widget.text = value
-        else:
-            assert isinstance(widget, Input)
-            widget.value = value
 
 
 async def test_deployments_are_listed_with_their_instances(server: RunningServer):
@@ -58,9 +33,10 @@ async def test_deployments_are_listed_with_their_instances(server: RunningServer
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, DeploymentsScreen)
-        keys = await wait_until(
+        keys = await pilot_wait_until(
             pilot, "two chat instances",
             lambda: [k for k in screen.table.row_keys if k.startswith("inst:chat")] or None,
+            timeout=20,
         )  # fmt: skip
         assert screen.table.row_keys[0] == "dep:chat"
         assert len(keys) == 2
@@ -70,9 +46,10 @@ async def test_deployments_are_listed_with_their_instances(server: RunningServer
         # The log of an instance without a worker yet: said plainly, and retried.
         screen.table.select_key(keys[0])
         await pilot.press("enter")
-        logs = await wait_until(
+        logs = await pilot_wait_until(
             pilot, "the not-placed warning",
             lambda: app.screen if app.screen.status.level == "warning" else None,
+            timeout=20,
         )  # fmt: skip
         assert isinstance(logs, LogsScreen)
         assert "not placed on a worker yet" in logs.status.message
@@ -90,15 +67,18 @@ async def test_the_deploy_form_creates_a_deployment_on_the_server(server: Runnin
             command="serve --model {model_path} --port {port}", env="A=1\nB=two words",
         )  # fmt: skip
         await pilot.press("ctrl+s")
-        screen = await wait_until(
+        screen = await pilot_wait_until(
             pilot, "back to the deployments",
             lambda: app.screen if isinstance(app.screen, DeploymentsScreen) else None,
+            timeout=20,
         )  # fmt: skip
         [view] = server.client().list_deployments()
         assert view.spec.name == "qwen"
         assert view.spec.advanced.env == {"A": "1", "B": "two words"}
         assert view.spec.replicas == 0
-        await wait_until(pilot, "the new row", lambda: screen.table.cursor_key == "dep:qwen")
+        await pilot_wait_until(
+            pilot, "the new row", lambda: screen.table.cursor_key == "dep:qwen", timeout=20
+        )
         assert "created deployment qwen" in screen.status.message
 
 
@@ -124,8 +104,11 @@ async def test_a_server_refusal_keeps_the_form(server: RunningServer):
         form = app.screen
         fill_form(form, local_path="/m", name="taken", command="serve")
         await pilot.press("ctrl+s")
-        await wait_until(
-            pilot, "the refusal", lambda: not form.submitting and form.status.level == "error"
+        await pilot_wait_until(
+            pilot,
+            "the refusal",
+            lambda: not form.submitting and form.status.level == "error",
+            timeout=20,
         )
         assert app.screen is form
         assert "exists" in str(form.query_one("#form-error").render())
@@ -138,19 +121,25 @@ async def test_scale_and_delete_from_the_table(server: RunningServer):
     app = app_for(server)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_until(pilot, "chat row", lambda: "dep:chat" in screen.table.row_keys)
+        await pilot_wait_until(
+            pilot, "chat row", lambda: "dep:chat" in screen.table.row_keys, timeout=20
+        )
         screen.table.select_key("dep:chat")
         await pilot.press("s")
         await pilot.pause()
         await pilot.press("3", "enter")
         client = server.client()
-        await wait_until(pilot, "scaled", lambda: client.get_deployment("chat").spec.replicas == 3)
+        await pilot_wait_until(
+            pilot, "scaled", lambda: client.get_deployment("chat").spec.replicas == 3, timeout=20
+        )
         await pilot.press("ctrl+d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
-        await wait_until(pilot, "deleted", lambda: server.client().list_deployments() == [])
-        await wait_until(pilot, "row gone", lambda: screen.table.row_keys == [])
+        await pilot_wait_until(
+            pilot, "deleted", lambda: server.client().list_deployments() == [], timeout=20
+        )
+        await pilot_wait_until(pilot, "row gone", lambda: screen.table.row_keys == [], timeout=20)
 
 
 async def test_labels_are_edited_on_the_workers_view(server: RunningServer):
@@ -158,10 +147,15 @@ async def test_labels_are_edited_on_the_workers_view(server: RunningServer):
     app = app_for(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("w")
-        screen = await wait_until(
-            pilot, "the workers view", lambda: isinstance(app.screen, WorkersScreen) and app.screen
+        screen = await pilot_wait_until(
+            pilot,
+            "the workers view",
+            lambda: isinstance(app.screen, WorkersScreen) and app.screen,
+            timeout=20,
         )
-        await wait_until(pilot, "the local worker row", lambda: screen.selected() is not None)
+        await pilot_wait_until(
+            pilot, "the local worker row", lambda: screen.selected() is not None, timeout=20
+        )
         await pilot.press("e")
         await pilot.pause()
         field = app.screen.query_one("#labels", Input)
@@ -173,10 +167,11 @@ async def test_labels_are_edited_on_the_workers_view(server: RunningServer):
         )
         field.value = "gpu=a100, zone=b"
         await pilot.press("enter")
-        await wait_until(
+        await pilot_wait_until(
             pilot,
             "the labels on the server",
             lambda: server.client().get_worker("local").labels == {"gpu": "a100", "zone": "b"},
+            timeout=20,
         )
 
 
@@ -185,9 +180,11 @@ async def test_an_unreachable_server_keeps_the_last_data(server: RunningServer):
     app = app_for(server)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_until(pilot, "chat row", lambda: "dep:chat" in screen.table.row_keys)
+        await pilot_wait_until(
+            pilot, "chat row", lambda: "dep:chat" in screen.table.row_keys, timeout=20
+        )
         stop_server(server)
-        await wait_until(pilot, "the unreachable status", lambda: screen.failing, timeout=10)
+        await pilot_wait_until(pilot, "the unreachable status", lambda: screen.failing, timeout=10)
         assert "server unreachable" in screen.status.message
         assert "retrying every 0.3 s" in screen.status.message
         assert screen.table.row_keys == ["dep:chat"]
@@ -199,11 +196,7 @@ async def test_an_unreachable_server_keeps_the_last_data(server: RunningServer):
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
     """A small local model folder (path with a space, as users have)."""
-    folder = tmp_path / "models" / "tiny model"
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"architectures": ["TinyForCausalLM"]}))
-    (folder / "model.safetensors").write_bytes(b"\0" * 4096)
-    return folder
+    return write_chat_model(tmp_path / "models" / "tiny model")
 
 
 async def test_add_worker_deploy_and_follow_the_log(
@@ -223,14 +216,17 @@ async def test_add_worker_deploy_and_follow_the_log(
             identity_file=str(sshd_server.identity_file),
         )  # fmt: skip
         await pilot.press("ctrl+s")
-        modal = await wait_until(
+        modal = await pilot_wait_until(
             pilot, "host key question",
             lambda: app.screen if isinstance(app.screen, ConfirmModal) else None,
+            timeout=20,
         )  # fmt: skip
         assert sshd_server.host_key_fingerprint in modal.body_text
         assert app.focused.id == "cancel"
         await pilot.press("y")
-        await wait_until(pilot, "worker row", lambda: workers.table.row_keys == ["worker:w1"])
+        await pilot_wait_until(
+            pilot, "worker row", lambda: workers.table.row_keys == ["worker:w1"], timeout=20
+        )
         assert "simulated" in workers.table.get_cell("worker:w1", "gpus").plain
         await pilot.press("escape")
         await pilot.pause()
@@ -248,9 +244,10 @@ async def test_add_worker_deploy_and_follow_the_log(
             env="GREETING=hello-from-the-form", vram_claim_gib="10",
         )  # fmt: skip
         await pilot.press("ctrl+s")
-        screen = await wait_until(
+        screen = await pilot_wait_until(
             pilot, "deployments view",
             lambda: app.screen if isinstance(app.screen, DeploymentsScreen) else None,
+            timeout=20,
         )  # fmt: skip
 
         def running() -> str | None:
@@ -259,7 +256,7 @@ async def test_add_worker_deploy_and_follow_the_log(
             names = [i.name for i in instances if i.state is InstanceState.RUNNING]
             return names[0] if names else None
 
-        name = await wait_until(pilot, "a running instance", running, timeout=60)
+        name = await pilot_wait_until(pilot, "a running instance", running, timeout=60)
         assert screen.table.get_cell(f"inst:{name}", "state").plain == "● running"
 
         screen.table.select_key(f"inst:{name}")
@@ -268,9 +265,10 @@ async def test_add_worker_deploy_and_follow_the_log(
         logs = app.screen
         assert isinstance(logs, LogsScreen) and logs.instance == name
         log = logs.query_one(LogView)
-        await wait_until(
+        await pilot_wait_until(
             pilot, "the greeting in the log",
             lambda: any("greeting=hello-from-the-form" in line for line in log.lines),
+            timeout=20,
         )  # fmt: skip
         # Quitting with a live log stream open exits at once; the instance keeps running.
         started = time.monotonic()

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from gpustack_tui.tui.widgets.gpu_meter import (
     level,
 )
 from tests.fixtures.server import RunningServer
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE, StubClient
 
 SMALL = (80, 24)
@@ -67,17 +68,11 @@ def live_client(server: RunningServer) -> Iterator[Client]:
     client.close()
 
 
-async def wait_until(pilot, what: str, check: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await pilot.pause(0.1)
-
-
 async def open_workers(app, pilot) -> WorkersScreen:
     await pilot.press("w")
-    await wait_until(pilot, "the workers view", lambda: isinstance(app.screen, WorkersScreen))
+    await pilot_wait_until(
+        pilot, "the workers view", lambda: isinstance(app.screen, WorkersScreen), timeout=15
+    )
     return app.screen
 
 
@@ -100,7 +95,9 @@ async def test_meters_show_what_the_agent_reports_and_follow_it_live(make_app, l
     app = make_app(live_client, refresh_interval=1.0)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_workers(app, pilot)
-        await wait_until(pilot, "the meters", lambda: len(panel_lines(screen)) >= 3)
+        await pilot_wait_until(
+            pilot, "the meters", lambda: len(panel_lines(screen)) >= 3, timeout=15
+        )
         heading, first, second = panel_lines(screen)[:3]
         assert heading.startswith("▶ sim1 ● ready") and "simulated" in heading
         assert "41% " in first and "30.0/80.0G " in first and "62°C " in first
@@ -115,8 +112,8 @@ async def test_meters_show_what_the_agent_reports_and_follow_it_live(make_app, l
             "sim1",
             [{**FIRST[0], "utilization": 12, "memory_used": 5 * GIB}, FIRST[1]],
         )
-        await wait_until(
-            pilot, "the new figures", lambda: "12% " in panel_lines(screen)[1], seconds=10
+        await pilot_wait_until(
+            pilot, "the new figures", lambda: "12% " in panel_lines(screen)[1], timeout=10
         )
         assert " 5.0/80.0G " in panel_lines(screen)[1]
 
@@ -125,7 +122,9 @@ async def test_meters_fit_80x24_from_a_real_server(make_app, live_client):
     app = make_app(live_client)
     async with app.run_test(size=SMALL) as pilot:
         screen = await open_workers(app, pilot)
-        await wait_until(pilot, "the meters", lambda: len(panel_lines(screen)) >= 3)
+        await pilot_wait_until(
+            pilot, "the meters", lambda: len(panel_lines(screen)) >= 3, timeout=15
+        )
         panel = screen.gpu_panel
         width = panel.scrollable_content_region.width
         assert all(cell_len(line) <= width for line in panel_lines(screen))
@@ -170,7 +169,9 @@ async def test_holders_claims_load_and_ram_with_levels_not_colour_alone(make_app
     app = make_app(StatsClient(workers=stats_workers()))
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_workers(app, pilot)
-        await wait_until(pilot, "the meters", lambda: len(panel_lines(screen)) >= 3)
+        await pilot_wait_until(
+            pilot, "the meters", lambda: len(panel_lines(screen)) >= 3, timeout=15
+        )
         lines = panel_lines(screen)
         assert "73%!" in lines[1] and "44.0/80.0G " in lines[1]  # live, not the stored 1 GiB
         assert "--°C" in lines[1]  # temperature not reported

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from gpustack_tui.client import ApiError
-from tests.fixtures.server import RunningServer, start_server, stop_server
+from tests.fixtures.server import RunningServer, cli, start_server, stop_server
 from tests.server.api.test_bad_input import spec
-from tests.test_end_to_end import cli
 
 
 def _key_rows(server: RunningServer) -> list[tuple]:

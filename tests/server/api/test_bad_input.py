@@ -10,8 +10,8 @@ import pytest
 
 from gpustack_tui.client import ApiError
 from gpustack_tui.domain.deployment import DeploymentSpec
-from tests.fixtures.server import RunningServer, free_port
-from tests.test_end_to_end import cli
+from tests.fixtures.ports import free_port
+from tests.fixtures.server import RunningServer, cli
 
 
 def dump_state(server: RunningServer) -> list[tuple]:

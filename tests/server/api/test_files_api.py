@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from gpustack_tui.client import ApiError
-from tests.fixtures.server import RunningServer, start_server, stop_server
+from tests.fixtures.server import RunningServer, cli, start_server, stop_server
 from tests.fixtures.sshd import SshdServer
-from tests.test_end_to_end import cli
 
 
 def model_tree(root: Path) -> Path:

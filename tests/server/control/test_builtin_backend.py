@@ -23,9 +23,9 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
 from tests.agent.podman_setup import import_image, podman, podman_env, teardown
-from tests.fixtures.server import RunningServer, start_server, stop_server
-from tests.sources.make_models import write_tiny_model
-from tests.test_end_to_end import cli, wait_for
+from tests.fixtures.models import write_tiny_model
+from tests.fixtures.server import RunningServer, cli, start_server, stop_server
+from tests.fixtures.waiting import wait_until
 
 IMAGE = VLLM.default_version.image_for("cuda") or ""
 GIB = 1024**3
@@ -94,7 +94,7 @@ def test_a_vllm_deployment_runs_in_podman_and_is_removed_with_it(
             raise AssertionError(f"instance failed: {instances[0].state_message}")
         return instances[0] if instances and instances[0].state is InstanceState.RUNNING else None
 
-    instance = wait_for("the vLLM instance to run", running, timeout=90)
+    instance = wait_until("the vLLM instance to run", running, timeout=90)
     assert instance.gpu_indexes == [0]
     assert instance.vram_claim == int(80 * GIB * 0.9)
 
@@ -115,7 +115,7 @@ def test_a_vllm_deployment_runs_in_podman_and_is_removed_with_it(
     assert "model folder: config.json model.safetensors" in log  # mounted where the host has it
 
     cli(podman_server, "rm", "tiny", "--yes")
-    wait_for("the container to be removed", lambda: containers(env) == [], timeout=60)
+    wait_until("the container to be removed", lambda: containers(env) == [], timeout=60)
 
 
 FAKE_RAY = """#!/bin/sh
@@ -174,7 +174,7 @@ def test_a_distributed_vllm_instance_spans_two_workers_and_fails_with_a_follower
         ok = instances and instances[0].state is InstanceState.RUNNING
         return instances[0] if ok else None
 
-    instance = wait_for("the distributed instance to run", running, timeout=90)
+    instance = wait_until("the distributed instance to run", running, timeout=90)
     assert (instance.worker, instance.gpu_indexes) == ("w1", [0])
     assert [(f.worker, f.rank, f.gpu_indexes) for f in instance.followers] == [("w2", 1, [0])]
     names = sorted(c["Names"][0] for c in containers(env))
@@ -194,13 +194,13 @@ def test_a_distributed_vllm_instance_spans_two_workers_and_fails_with_a_follower
         now = server.client().get_deployment("wide").instances[0]
         return now if now.restart_count >= 1 and now.state is InstanceState.RUNNING else None
 
-    restarted = wait_for("the instance to be restarted", failed_then_running, timeout=90)
+    restarted = wait_until("the instance to be restarted", failed_then_running, timeout=90)
     assert restarted.name == instance.name
     states = {c["Names"][0]: c["State"] for c in containers(env)}
     assert states[follower] == "running"
 
     cli(server, "rm", "wide", "--yes")
-    wait_for("every container to be removed", lambda: containers(env) == [], timeout=60)
+    wait_until("every container to be removed", lambda: containers(env) == [], timeout=60)
 
 
 def test_a_model_whose_metadata_cannot_be_read_stays_pending_with_the_reason(
@@ -218,7 +218,7 @@ def test_a_model_whose_metadata_cannot_be_read_stays_pending_with_the_reason(
         ok = instance.state is InstanceState.PENDING and instance.state_message
         return instance.state_message if ok else None
 
-    message = wait_for("the reason it cannot be placed", pending)
+    message = wait_until("the reason it cannot be placed", pending, timeout=30)
     assert str(message).startswith("cannot read the model's metadata: ")
     assert "config.json" in str(message)
     plan = server.client().plan(DeploymentSpec.model_validate(spec))

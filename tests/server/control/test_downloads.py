@@ -16,9 +16,9 @@ import pytest
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer, start_server, stop_server
-from tests.sources.hub_server import HF_TOKEN, HubRepo, HubServer
-from tests.test_end_to_end import cli
+from tests.fixtures.hub import use_hub
+from tests.fixtures.hub_server import HF_TOKEN, HubRepo, HubServer
+from tests.fixtures.server import RunningServer, cli, start_server, stop_server
 
 MIB = 1024 * 1024
 REPO = "acme/tiny-chat"
@@ -32,10 +32,10 @@ def weights(size: int) -> bytes:
 
 
 @pytest.fixture
-def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+def hub(empty_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HubServer:
     """The loopback hub with one 6 MiB model, sent slowly enough (about 2.5 s) to watch; the
     server started after this fixture reaches it through HF_ENDPOINT / MODELSCOPE_ENDPOINT."""
-    server = HubServer().start()
+    server = empty_hub
     server.state.add(
         HubRepo(
             REPO,
@@ -46,17 +46,8 @@ def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
         )
     )
     server.state.chunk_delay = 0.1
-    monkeypatch.setenv("HF_ENDPOINT", server.url)
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("MODELSCOPE_ENDPOINT", server.url)
-    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "ms"))
-    monkeypatch.setenv("MODELSCOPE_HOME", str(tmp_path / "ms-home"))
-    monkeypatch.setenv("MODELSCOPE_API_MAX_RETRIES", "1")
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELSCOPE_API_TOKEN", "HF_HUB_OFFLINE"):
-        monkeypatch.delenv(name, raising=False)
-    yield server
-    server.state.offline = True
-    server.stop()
+    use_hub(monkeypatch, server, tmp_path)
+    return server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ goes on after the connection is dropped."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +13,20 @@ import pytest
 from gpustack_tui.config import Paths
 from gpustack_tui.server.workers import AgentConnection, open_worker
 from gpustack_tui.server.workers.known_hosts import KnownHosts
+from tests.fixtures.hub_server import HubRepo, HubServer
 from tests.fixtures.sshd import SshdServer
-from tests.sources.hub_server import HubRepo, HubServer
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture
-def hub() -> Iterator[HubServer]:
+def hub(empty_hub: HubServer) -> HubServer:
     """The loopback hub with one 4 MiB model, sent in about 1.6 s."""
-    server = HubServer().start()
+    server = empty_hub
     body = (bytes(range(251)) * (4 * MIB // 251 + 1))[: 4 * MIB]
     server.state.add(HubRepo("acme/over-ssh", files={"model.safetensors": body}))
     server.state.chunk_delay = 0.1
-    yield server
-    server.state.offline = True
-    server.stop()
+    return server
 
 
 def connect(sshd: SshdServer, paths: Paths) -> AgentConnection:

@@ -7,16 +7,10 @@ from pathlib import Path
 
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
-from tests.fixtures.server import RunningServer
+from tests.fixtures.processes import backend_pids, environ
+from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.waiting import wait_until
 from tests.server.control.test_lifecycle_stop_start import COMMAND
-from tests.server.control.test_survival import backend_pids
-from tests.test_end_to_end import cli, wait_for
-
-
-def environ(pid: int) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    pairs = (item.decode(errors="replace").partition("=") for item in raw if item)
-    return {key: value for key, _, value in pairs}
 
 
 def running_names(server: RunningServer, name: str) -> list[str]:
@@ -38,7 +32,7 @@ def test_an_edit_leaves_running_instances_alone_and_applies_replicas_at_once(
     )
     client = server.client()
     client.create_deployment(spec)
-    [first] = wait_for("one running", lambda: running_names(server, "edited"))
+    [first] = wait_until("one running", lambda: running_names(server, "edited"), timeout=30)
     [old_pid] = backend_pids("edited")
     assert environ(old_pid)["V"] == "old"
 
@@ -48,10 +42,14 @@ def test_an_edit_leaves_running_instances_alone_and_applies_replicas_at_once(
     view = client.apply_deployment(changed)
     assert view.spec == changed
     assert [i.name for i in view.instances] == [first]  # not restarted, not replaced
-    wait_for(
-        "a second instance at once", lambda: len(client.get_deployment("edited").instances) == 2
+    wait_until(
+        "a second instance at once",
+        lambda: len(client.get_deployment("edited").instances) == 2,
+        timeout=30,
     )
-    both = wait_for("two running", lambda: len(running_names(server, "edited")) == 2 or None)
+    both = wait_until(
+        "two running", lambda: len(running_names(server, "edited")) == 2 or None, timeout=30
+    )
     assert both
     assert first in running_names(server, "edited")
     pids = backend_pids("edited")
@@ -62,5 +60,7 @@ def test_an_edit_leaves_running_instances_alone_and_applies_replicas_at_once(
 
     fewer = changed.model_copy(update={"replicas": 1})
     client.apply_deployment(fewer)
-    wait_for("back to one", lambda: len(client.get_deployment("edited").instances) == 1)
-    wait_for("one process", lambda: len(backend_pids("edited")) == 1)
+    wait_until(
+        "back to one", lambda: len(client.get_deployment("edited").instances) == 1, timeout=30
+    )
+    wait_until("one process", lambda: len(backend_pids("edited")) == 1, timeout=30)

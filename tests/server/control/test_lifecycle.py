@@ -18,8 +18,8 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer, start_server, stop_server
-from tests.test_end_to_end import cli, wait_for
+from tests.fixtures.server import RunningServer, cli, start_server, stop_server
+from tests.fixtures.waiting import wait_until
 
 CRASH_LINE = "loading shard 7: checksum mismatch"
 CRASH = f"{sys.executable} -c " + shlex.quote(
@@ -80,9 +80,10 @@ def test_a_crashing_backend_is_restarted_with_backoff(
     assert failed[-1].worker == "local"
 
     # `ls` shows why, while the instance waits for its next restart (now 8 s).
-    listing = wait_for(
+    listing = wait_until(
         "`ls` showing the error",
         lambda: (out := cli(fast_server, "ls").stdout) and "exited with code 3" in out and out,
+        timeout=30,
     )
     assert CRASH_LINE in listing
     # The same workload ran again: the previous run's log is kept beside the new one.
@@ -94,9 +95,10 @@ def test_no_restart_when_restart_on_error_is_off(
     fast_server: RunningServer, tmp_path: Path
 ) -> None:
     deploy(fast_server, "once", CRASH, tmp_path, restart_on_error=False)
-    failed = wait_for(
+    failed = wait_until(
         "the instance in error",
         lambda: (i := only_instance(fast_server, "once")) and i.state is InstanceState.ERROR and i,
+        timeout=30,
     )
     assert "exited with code 3" in failed.state_message and CRASH_LINE in failed.state_message
     assert "restarting" not in failed.state_message
@@ -122,7 +124,7 @@ def test_the_backoff_resets_once_the_instance_runs(
         "--port {port} --model-name {model_name}"
     )
     deploy(fast_server, "flaky", command, tmp_path)
-    running = wait_for(
+    running = wait_until(
         "the instance running",
         lambda: (
             (i := only_instance(fast_server, "flaky")) and i.state is InstanceState.RUNNING and i

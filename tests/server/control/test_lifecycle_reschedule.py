@@ -17,10 +17,10 @@ from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.server.control.lifecycle import RESCHEDULE_ENV
 from gpustack_tui.server.workers.keepalive import KEEPALIVE_ENV
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import start_server, stop_server
+from tests.fixtures.processes import agent_pids, backend_pids, parent_pid
+from tests.fixtures.server import cli, start_server, stop_server
 from tests.fixtures.sshd import SshdServer
-from tests.server.control.test_survival import agent_pids, backend_pids, parent_pid, wait_for
-from tests.test_end_to_end import cli
+from tests.fixtures.waiting import wait_until
 
 
 def test_instances_of_a_lost_worker_move_and_the_old_ones_stop_when_it_returns(
@@ -51,20 +51,24 @@ def test_instances_of_a_lost_worker_move_and_the_old_ones_stop_when_it_returns(
                 return instances[0] if instances[0].worker == worker else None
             return None
 
-        old = wait_for("the instance running on w1", lambda: running_on("w1"))
+        old = wait_until("the instance running on w1", lambda: running_on("w1"), timeout=40)
         cli(server, "workers", "add", "local")  # the other target, added after placement
         old_pids = backend_pids("moving")
         assert old_pids == [old.pid]
         workload_dir = sshd_server.agent_home / "workloads" / f"gpustack-{old.name}"
         assert workload_dir.is_dir()
 
-        (agent,) = wait_for("w1's agent", lambda: agent_pids(sshd_server.agent_home))
+        (agent,) = wait_until("w1's agent", lambda: agent_pids(sshd_server.agent_home), timeout=40)
         session = parent_pid(agent)  # the sshd process serving the agent's channel
         sshd_server.stop()  # no new connection until it is started again
         os.kill(session, signal.SIGKILL)
-        wait_for("w1 unreachable", lambda: client.get_worker("w1").state is WorkerState.UNREACHABLE)
+        wait_until(
+            "w1 unreachable",
+            lambda: client.get_worker("w1").state is WorkerState.UNREACHABLE,
+            timeout=40,
+        )
 
-        new = wait_for("a replacement running on local", lambda: running_on("local"), timeout=60)
+        new = wait_until("a replacement running on local", lambda: running_on("local"), timeout=60)
         assert new.name != old.name
         assert [i.name for i in client.list_instances()] == [new.name]
         log = server.log()
@@ -74,9 +78,13 @@ def test_instances_of_a_lost_worker_move_and_the_old_ones_stop_when_it_returns(
         assert old.pid in backend_pids("moving")
 
         sshd_server.start()  # same port, same host key
-        wait_for("w1 back", lambda: client.get_worker("w1").state is WorkerState.READY)
-        wait_for("the old process stopped", lambda: old.pid not in backend_pids("moving"))
-        wait_for("the old workload removed", lambda: not workload_dir.exists())
+        wait_until(
+            "w1 back", lambda: client.get_worker("w1").state is WorkerState.READY, timeout=40
+        )
+        wait_until(
+            "the old process stopped", lambda: old.pid not in backend_pids("moving"), timeout=40
+        )
+        wait_until("the old workload removed", lambda: not workload_dir.exists(), timeout=40)
         assert backend_pids("moving") == [new.pid]
         assert running_on("local") is not None
         assert [i.name for i in client.list_instances()] == [new.name]

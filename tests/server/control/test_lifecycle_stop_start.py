@@ -13,11 +13,10 @@ from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer
-from tests.server.control.test_survival import backend_pids
-from tests.test_end_to_end import cli, wait_for
+from tests.fixtures.processes import backend_pids
+from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.waiting import pilot_wait_until, wait_until
 from tests.tui.conftest import SIZE
-from tests.tui.test_with_server import wait_until
 
 COMMAND = f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}}"
 
@@ -42,15 +41,17 @@ def test_stop_remembers_the_count_and_start_restores_it(
 ) -> None:
     cli(server, "workers", "add", "local")
     deploy(server, "duo", 2, tmp_path)
-    wait_for("two running instances", lambda: running(server, "duo", 2))
+    wait_until("two running instances", lambda: running(server, "duo", 2), timeout=30)
     assert len(backend_pids("duo")) == 2
 
     out = cli(server, "stop", "duo").stdout
     assert "stopped duo" in out and "2 replicas" in out
     view = server.client().get_deployment("duo")
     assert (view.spec.replicas, view.stopped_replicas) == (0, 2)
-    wait_for("the processes stopped", lambda: not backend_pids("duo"))
-    wait_for("no instances", lambda: not server.client().get_deployment("duo").instances)
+    wait_until("the processes stopped", lambda: not backend_pids("duo"), timeout=30)
+    wait_until(
+        "no instances", lambda: not server.client().get_deployment("duo").instances, timeout=30
+    )
 
     cli(server, "stop", "duo")  # stopping again keeps what was remembered
     assert server.client().get_deployment("duo").stopped_replicas == 2
@@ -59,7 +60,7 @@ def test_stop_remembers_the_count_and_start_restores_it(
     assert "started duo with 2 replicas" in out
     view = server.client().get_deployment("duo")
     assert (view.spec.replicas, view.stopped_replicas) == (2, None)
-    wait_for("two running again", lambda: running(server, "duo", 2))
+    wait_until("two running again", lambda: running(server, "duo", 2), timeout=30)
 
     out = cli(server, "start", "duo").stdout
     assert "already runs 2 replicas" in out
@@ -68,7 +69,7 @@ def test_stop_remembers_the_count_and_start_restores_it(
     cli(server, "stop", "duo")
     out = cli(server, "start", "duo", "--replicas", "1").stdout
     assert "started duo with 1 replica" in out
-    wait_for("one running", lambda: running(server, "duo", 1))
+    wait_until("one running", lambda: running(server, "duo", 1), timeout=30)
 
 
 def test_start_without_a_remembered_count_starts_one(server: RunningServer, tmp_path: Path) -> None:
@@ -133,22 +134,35 @@ async def test_x_stops_and_shift_x_starts_from_the_deployments_view(
     app = GpustackApp(server.client(), refresh_interval=0.3)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_until(pilot, "the row", lambda: "dep:tui" in screen.table.row_keys)
+        await pilot_wait_until(
+            pilot, "the row", lambda: "dep:tui" in screen.table.row_keys, timeout=20
+        )
         screen.table.select_key("dep:tui")
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
-        await wait_until(pilot, "stopped", lambda: client.get_deployment("tui").spec.replicas == 0)
-        await wait_until(pilot, "the status", lambda: "X starts its 2" in screen.status.message)
-        await wait_until(pilot, "the view updated", lambda: screen.views["tui"].spec.replicas == 0)
+        await pilot_wait_until(
+            pilot, "stopped", lambda: client.get_deployment("tui").spec.replicas == 0, timeout=20
+        )
+        await pilot_wait_until(
+            pilot, "the status", lambda: "X starts its 2" in screen.status.message, timeout=20
+        )
+        await pilot_wait_until(
+            pilot, "the view updated", lambda: screen.views["tui"].spec.replicas == 0, timeout=20
+        )
 
         await pilot.press("x")  # already stopped: said, nothing sent
         await pilot.pause()
         assert screen.status.level == "error" and "already stopped" in screen.status.message
 
         await pilot.press("X")
-        await wait_until(pilot, "started", lambda: client.get_deployment("tui").spec.replicas == 2)
-        await wait_until(
-            pilot, "the status", lambda: "started tui with 2 replica" in screen.status.message
+        await pilot_wait_until(
+            pilot, "started", lambda: client.get_deployment("tui").spec.replicas == 2, timeout=20
+        )
+        await pilot_wait_until(
+            pilot,
+            "the status",
+            lambda: "started tui with 2 replica" in screen.status.message,
+            timeout=20,
         )

@@ -11,11 +11,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,56 +24,10 @@ from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.server.workers.keepalive import KEEPALIVE_ENV
 from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.processes import agent_pids, backend_pids, parent_pid
 from tests.fixtures.server import RunningServer, start_server, stop_server
 from tests.fixtures.sshd import SshdServer
-
-
-def wait_for(what: str, condition: Callable[[], Any], timeout: float = 40.0) -> Any:
-    """Poll `condition` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def _cmdline(pid: str) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
-
-
-def backend_pids(model: str) -> list[int]:
-    """Pids of test-backend processes serving `model`."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        args = _cmdline(entry.name)
-        if len(args) > 1 and args[1].endswith(BACKEND_SCRIPT.name) and model in args:
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def agent_pids(home: Path) -> list[int]:
-    """Pids of agents running from the code folder under `home` (uploaded over SSH)."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        if _cmdline(entry.name)[-3:] != ["-u", "-m", "agent"]:
-            continue
-        try:
-            cwd = os.readlink(f"/proc/{entry.name}/cwd")
-        except OSError:
-            continue
-        if cwd.startswith(str(home / "code")):
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def parent_pid(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+from tests.fixtures.waiting import wait_until
 
 
 def serves(instance: Instance) -> bool:
@@ -117,7 +69,9 @@ class Scene:
         return None
 
     def agent(self) -> int:
-        (pid,) = wait_for("one agent", lambda: agent_pids(self.sshd.agent_home) or None)
+        (pid,) = wait_until(
+            "one agent", lambda: agent_pids(self.sshd.agent_home) or None, timeout=40
+        )
         return pid
 
     def restart_server(self) -> None:
@@ -157,7 +111,7 @@ def scene(
             "advanced": {"command": command, "vram_claim_gib": 1, "restart_on_error": False},
         }
         client.create_deployment(DeploymentSpec.model_validate(spec))
-        wait_for("the instance to run", scene.running)
+        wait_until("the instance to run", scene.running, timeout=40)
         yield scene
     finally:
         stop_server(scene.server)
@@ -170,16 +124,19 @@ def test_killed_ssh_connection(scene: Scene) -> None:
     scene.sshd.stop()  # no new connection until the listener is back
     os.kill(session, signal.SIGKILL)
 
-    wait_for("w1 unreachable", lambda: scene.worker_state() is WorkerState.UNREACHABLE)
-    lost = wait_for(
+    wait_until(
+        "w1 unreachable", lambda: scene.worker_state() is WorkerState.UNREACHABLE, timeout=40
+    )
+    lost = wait_until(
         "the instance unreachable",
         lambda: (i := scene.instance()).state is InstanceState.UNREACHABLE and i,
+        timeout=40,
     )
     assert "unreachable" in lost.state_message
     assert serves(before) and backend_pids(scene.model) == [before.pid]
 
     scene.sshd.start()  # same port, same host key
-    after = wait_for("the instance running again", scene.running)
+    after = wait_until("the instance running again", scene.running, timeout=40)
     assert scene.worker_state() is WorkerState.READY
     assert (after.name, after.pid, after.port) == (before.name, before.pid, before.port)
     assert backend_pids(scene.model) == [before.pid]
@@ -191,8 +148,12 @@ def test_sigkilled_agent(scene: Scene) -> None:
     assert before is not None
     old_agent = scene.agent()
     os.kill(old_agent, signal.SIGKILL)
-    wait_for("a new agent", lambda: (p := agent_pids(scene.sshd.agent_home)) and p != [old_agent])
-    after = wait_for("the instance running", scene.running)
+    wait_until(
+        "a new agent",
+        lambda: (p := agent_pids(scene.sshd.agent_home)) and p != [old_agent],
+        timeout=40,
+    )
+    after = wait_until("the instance running", scene.running, timeout=40)
     assert "worker w1: unreachable" in scene.server.log()
     assert (after.pid, after.port) == (before.pid, before.port)
     assert backend_pids(scene.model) == [before.pid]
@@ -204,15 +165,18 @@ def test_exit_while_no_agent_watches(scene: Scene) -> None:
     assert before is not None and before.pid is not None
     scene.sshd.stop()
     os.kill(scene.agent(), signal.SIGKILL)
-    wait_for("w1 unreachable", lambda: scene.worker_state() is WorkerState.UNREACHABLE)
-    wait_for("no agent", lambda: not agent_pids(scene.sshd.agent_home))
+    wait_until(
+        "w1 unreachable", lambda: scene.worker_state() is WorkerState.UNREACHABLE, timeout=40
+    )
+    wait_until("no agent", lambda: not agent_pids(scene.sshd.agent_home), timeout=40)
     os.kill(before.pid, signal.SIGKILL)
-    wait_for("the backend gone", lambda: not backend_pids(scene.model))
+    wait_until("the backend gone", lambda: not backend_pids(scene.model), timeout=40)
 
     scene.sshd.start()
-    failed = wait_for(
+    failed = wait_until(
         "the instance in error",
         lambda: (i := scene.instance()).state is InstanceState.ERROR and i,
+        timeout=40,
     )
     assert "exited with code -9" in failed.state_message
     assert scene.worker_state() is WorkerState.READY
@@ -222,7 +186,7 @@ def test_server_restart(scene: Scene) -> None:
     before = scene.running()
     assert before is not None
     scene.restart_server()
-    after = wait_for("the instance re-adopted", scene.running)
+    after = wait_until("the instance re-adopted", scene.running, timeout=40)
     assert (after.name, after.pid, after.port) == (before.name, before.pid, before.port)
     assert backend_pids(scene.model) == [before.pid]
     assert serves(after)

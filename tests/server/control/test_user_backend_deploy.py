@@ -14,8 +14,8 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.domain.user_backend import UserBackend
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer
-from tests.test_end_to_end import cli, wait_for
+from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.waiting import wait_until
 
 COMMAND = (
     f"{shlex.quote(sys.executable)} {shlex.quote(str(BACKEND_SCRIPT))} --host {{worker_ip}} "
@@ -59,7 +59,7 @@ def test_a_user_backend_runs_and_serves(server: RunningServer, tmp_path: Path) -
             raise AssertionError(instance.state_message)
         return instance if instance and instance.state is InstanceState.RUNNING else None
 
-    wait_for("the user backend to run", running, timeout=60)
+    wait_until("the user backend to run", running, timeout=60)
     answer = httpx.post(
         f"{server.url}/v1/chat/completions",
         headers=server.inference_headers(),

@@ -8,8 +8,7 @@ import time
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer
-from tests.test_end_to_end import cli
+from tests.fixtures.server import RunningServer, cli
 
 
 def test_selector_waits_for_a_matching_worker(server: RunningServer, tmp_path) -> None:

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.fixtures.server import free_port, start_server, stop_server
+from tests.fixtures.ports import free_port
+from tests.fixtures.server import start_server, stop_server
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:

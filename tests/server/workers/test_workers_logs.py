@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,7 +18,8 @@ from gpustack_tui.client import ApiError
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance
 from tests.agent.conftest import AgentProcess
-from tests.fixtures.server import RunningServer
+from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.waiting import wait_until
 
 PROGRAM = (
     "import sys, time\n"
@@ -28,16 +28,6 @@ PROGRAM = (
     "sys.stdout.flush()\n"
     "time.sleep(120)\n"
 )
-
-
-def wait_for(what: str, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -60,19 +50,11 @@ def placed(server: RunningServer, tmp_path: Any) -> Instance:
         instances = client.list_instances()
         return instances[0] if instances and instances[0].pid else None
 
-    instance = wait_for("the instance to start", started)
-    wait_for("its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1))
-    return instance
-
-
-def cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "gpustack_tui", *args],
-        env=server.cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    instance = wait_until("the instance to start", started, timeout=30)
+    wait_until(
+        "its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1), timeout=30
     )
+    return instance
 
 
 def start_again(server: RunningServer, instance: Instance, tag: str) -> None:
@@ -86,7 +68,7 @@ def start_again(server: RunningServer, instance: Instance, tag: str) -> None:
             listed = agent.call("list")["instances"]
             return next(w for w in listed if w["name"] == workload)["state"] == "exited"
 
-        wait_for("the program to exit", exited)
+        wait_until("the program to exit", exited, timeout=30)
         agent.call("start", name=workload, argv=[sys.executable, "-c", PROGRAM, tag])
     finally:
         agent.close()
@@ -104,18 +86,20 @@ def test_tail_and_previous(server: RunningServer, placed: Instance) -> None:
         client.read_logs(placed.name, previous=True)
     assert caught.value.code == "no_previous_log"
     assert "has no previous log" in caught.value.message
-    refused = cli(server, "logs", placed.name, "--previous", "--follow")
+    refused = cli(server, "logs", placed.name, "--previous", "--follow", check=False)
     assert refused.returncode == 2 and "leave out --follow" in refused.stderr
 
     start_again(server, placed, "second")
-    wait_for("the new run's log", lambda: "second line 4999" in client.read_logs(placed.name))
+    wait_until(
+        "the new run's log", lambda: "second line 4999" in client.read_logs(placed.name), timeout=30
+    )
     assert client.read_logs(placed.name, tail=1) == "second line 4999\n"
     previous = client.read_logs(placed.name, previous=True)
     assert previous.startswith("first line 0\n") and previous.endswith("first line 4999\n")
     assert client.read_logs(placed.name, previous=True, tail=2) == (
         "first line 4998\nfirst line 4999\n"
     )
-    printed = cli(server, "logs", placed.name, "--previous", "--tail", "1")
+    printed = cli(server, "logs", placed.name, "--previous", "--tail", "1", check=False)
     assert (printed.returncode, printed.stdout) == (0, "first line 4999\n")
 
 

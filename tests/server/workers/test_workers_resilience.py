@@ -31,6 +31,7 @@ from gpustack_tui.server.workers.known_hosts import KnownHosts
 from gpustack_tui.server.workers.sessions import MAX_BACKOFF, SessionManager, backoff_delay
 from gpustack_tui.server.workers.transport import SshTransport
 from tests.fixtures.sshd import SshdServer
+from tests.fixtures.waiting import wait_until
 
 
 @pytest.fixture
@@ -63,16 +64,6 @@ def frozen(pid: int) -> Iterator[None]:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGCONT)
-
-
-def wait_until(what: str, condition: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_backoff_is_capped_and_jittered() -> None:

@@ -31,6 +31,7 @@ from gpustack_tui.server.workers.transport import (
     LocalTransport,
     SshTransport,
 )
+from tests.fixtures.processes import pids_where, working_dir
 from tests.fixtures.sshd import GIB, SshdServer
 
 
@@ -154,17 +155,9 @@ def test_killed_local_agent_raises_agent_unreachable(local: Any) -> None:
         connection.call("hello")
 
 
-def _agent_pids_under(folder: str) -> list[int]:
+def agent_pids_under(folder: str) -> list[int]:
     """The processes (agents) whose working folder is `folder`."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.readlink(f"/proc/{entry}/cwd") == folder:
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
+    return pids_where(lambda pid: working_dir(pid) == folder)
 
 
 def test_killed_ssh_agent_raises_agent_unreachable(sshd_server: SshdServer, paths: Paths) -> None:
@@ -177,7 +170,7 @@ def test_killed_ssh_agent_raises_agent_unreachable(sshd_server: SshdServer, path
     )
     transport = connection.transport
     assert isinstance(transport, SshTransport)
-    pids = _agent_pids_under(transport.remote_dir)
+    pids = agent_pids_under(transport.remote_dir)
     assert len(pids) == 1
     os.kill(pids[0], signal.SIGKILL)
     deadline = time.monotonic() + 10

@@ -23,6 +23,7 @@ from gpustack_tui.server.workers import (
 )
 from gpustack_tui.server.workers.known_hosts import KnownHosts
 from gpustack_tui.server.workers.transport import SshTransport
+from tests.fixtures.ports import free_port
 from tests.fixtures.sshd import GIB, SshdServer
 
 
@@ -44,12 +45,6 @@ def _open(
         known_hosts=KnownHosts(paths.known_hosts, extra_paths=()),
         **kwargs,
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_hello_and_inventory_over_ssh(sshd_server: SshdServer, paths: Paths) -> None:
@@ -136,7 +131,7 @@ def test_ssh_config_alias(sshd_server: SshdServer, paths: Paths, tmp_path: Path)
 
 
 def test_connection_refused_is_quick_and_readable(paths: Paths) -> None:
-    port = _free_port()
+    port = free_port()
     started = time.monotonic()
     with pytest.raises(WorkerUnreachable) as info:
         open_worker(f"root@127.0.0.1:{port}", paths)
