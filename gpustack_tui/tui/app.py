@@ -6,17 +6,18 @@ Quitting (`q`, ctrl+q) only ends this program: the server and every instance kee
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import Screen, ScreenResultCallbackType
 
 from gpustack_tui.client import Client
 from gpustack_tui.config import Paths
 from gpustack_tui.tui.commands import JumpProvider
 from gpustack_tui.tui.executor import install_daemon_executor
 from gpustack_tui.tui.keymap import load_settings
-from gpustack_tui.tui.screens.deployments import DeploymentsScreen
+from gpustack_tui.tui.screen_registry import SCREENS, keymap_owners
 from gpustack_tui.tui.screens.help import HelpScreen, bindings_of
 from gpustack_tui.tui.widgets.title_bar import TitleBar
 
@@ -68,7 +69,19 @@ class GpustackApp(App[None]):
 
     def get_default_screen(self) -> Screen:
         """The deployments view is the bottom of the stack."""
-        return DeploymentsScreen()
+        return SCREENS["deployments"]()
+
+    def open_screen(
+        self,
+        name: str,
+        *args: Any,
+        callback: ScreenResultCallbackType[Any] | None = None,
+    ) -> Screen[Any]:
+        """Build the screen registered as `name` (`screen_registry.SCREENS`) from `args`, push
+        it (`callback` gets its result when it is dismissed) and return it."""
+        screen = SCREENS[name](*args)
+        self.push_screen(screen, callback)
+        return screen
 
     def action_help(self) -> None:
         """Show every key of the current view."""
@@ -76,7 +89,7 @@ class GpustackApp(App[None]):
             return
         bars = self.screen.query(TitleBar)
         title = bars.first().view if bars else type(self.screen).__name__
-        self.push_screen(HelpScreen(title, bindings_of(self.screen)))
+        self.open_screen("help", title, bindings_of(self.screen))
 
 
 def run_tui(paths: Paths, url: str, started_server: bool) -> None:
@@ -91,7 +104,7 @@ def run_tui(paths: Paths, url: str, started_server: bool) -> None:
         if started_server
         else ""
     )
-    settings = load_settings(paths.keymap_file, paths.tui_settings_file)
+    settings = load_settings(paths.keymap_file, paths.tui_settings_file, keymap_owners(GpustackApp))
     client = Client.for_paths(paths, url, timeout=15.0)
     try:
         GpustackApp(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
@@ -45,12 +45,11 @@ def unwind(app: GpustackApp) -> DeploymentsScreen | None:
     return screen if isinstance(screen, DeploymentsScreen) else None
 
 
-def open_view(app: GpustackApp, factory: Callable[[], Screen]) -> Screen:
-    """Open a full-screen view from the deployments view (or over a form that is in the way)."""
+def open_view(app: GpustackApp, name: str, *args: Any) -> Screen[Any]:
+    """Open the view registered as `name` from the deployments view (or over a form that is in
+    the way)."""
     unwind(app)
-    screen = factory()
-    app.push_screen(screen)
-    return screen
+    return app.open_screen(name, *args)
 
 
 def select_when_shown(app: GpustackApp, screen: Screen, key: str) -> None:
@@ -79,31 +78,25 @@ def jump_to_deployment(app: GpustackApp, name: str) -> None:
 
 def jump_to_worker(app: GpustackApp, name: str) -> None:
     """The workers view with the cursor on `name`."""
-    from gpustack_tui.tui.screens.workers import WorkersScreen
-
-    screen = open_view(app, WorkersScreen)
+    screen = open_view(app, "workers")
     select_when_shown(app, screen, f"worker:{name}")
 
 
 def jump_to_logs(app: GpustackApp, instance: str, deployment: str) -> None:
     """The log of `instance`."""
-    open_view(app, lambda: LogsScreen(instance, deployment))
+    open_view(app, "logs", instance, deployment)
 
 
 def _views(app: GpustackApp) -> list[tuple[str, Callable[[], object], str]]:
-    from gpustack_tui.tui.screens.api_keys import ApiKeysScreen
-    from gpustack_tui.tui.screens.usage import UsageScreen
-    from gpustack_tui.tui.screens.workers import WorkersScreen
-
     def deployments() -> None:
         if unwind(app) is None:
             app.notify("close the form or question on top first (escape), then : again")
 
     return [
         ("deployments", deployments, "view: every deployment and its instances"),
-        ("workers", partial(open_view, app, WorkersScreen), "view: workers and their GPUs"),
-        ("api keys", partial(open_view, app, ApiKeysScreen), "view: keys for /v1"),
-        ("usage", partial(open_view, app, UsageScreen), "view: requests and tokens per key"),
+        ("workers", partial(open_view, app, "workers"), "view: workers and their GPUs"),
+        ("api keys", partial(open_view, app, "api-keys"), "view: keys for /v1"),
+        ("usage", partial(open_view, app, "usage"), "view: requests and tokens per key"),
     ]
 
 

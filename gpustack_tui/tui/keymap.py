@@ -15,19 +15,23 @@ themes).
 from __future__ import annotations
 
 import difflib
-import importlib
-import pkgutil
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.dom import DOMNode
 from textual.keys import _character_to_key
 from textual.screen import Screen
 from textual.theme import BUILTIN_THEMES
+
+from gpustack_tui.tui.screens.base import ServerScreen
+
+if TYPE_CHECKING:
+    from gpustack_tui.tui.screen_registry import KeymapOwners
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,56 +62,32 @@ def normalize_key(key: str) -> str:
     return _character_to_key(key) if len(key) == 1 else key
 
 
-def _tui_classes() -> Iterator[type[DOMNode]]:
-    """Every app, screen and widget class of gpustack-tui (its modules imported first)."""
-    import gpustack_tui.tui.app  # noqa: F401  (imports the views the app opens)
-
-    for package in ("gpustack_tui.tui.screens", "gpustack_tui.tui.widgets"):
-        module = importlib.import_module(package)
-        for info in pkgutil.iter_modules(module.__path__):
-            importlib.import_module(f"{package}.{info.name}")
-    seen: set[type] = set()
-    pending: list[type] = [DOMNode]
-    while pending:
-        cls = pending.pop()
-        for sub in cls.__subclasses__():
-            if sub not in seen:
-                seen.add(sub)
-                pending.append(sub)
-                if sub.__module__.startswith("gpustack_tui.tui"):
-                    yield sub
-
-
 def _merged(cls: type[DOMNode]) -> list[Binding]:
     """The bindings `cls` answers to, its base classes' included (one Binding per key)."""
     merged = cls._merge_bindings()  # Textual's own merge, so inheritance rules match
     return [b for bindings in merged.key_to_bindings.values() for b in bindings if not b.system]
 
 
-def binding_scopes() -> dict[str, list[Binding]]:
-    """Per class name, every binding active together in it: a screen's own and the app's, and
-    for the server views the table's (it has the focus there)."""
-    from gpustack_tui.tui.screens.base import ServerScreen
-
-    classes = list(_tui_classes())
-    app = [b for c in classes if c.__name__ == "GpustackApp" for b in _merged(c)]
-    table = [b for c in classes if c.__name__ == "KeyedTable" for b in _merged(c)]
+def binding_scopes(owners: KeymapOwners) -> dict[str, list[Binding]]:
+    """Per owner class name, every binding active together in it: a screen's own and the
+    app's, and for the server views the table's (it has the focus there)."""
+    from_app = _merged(owners.app)
+    from_table = _merged(owners.table)
     scopes: dict[str, list[Binding]] = {}
-    for cls in classes:
+    for cls in owners.all():
         own = _merged(cls)
         if not any(b.id for b in own):
             continue
         if issubclass(cls, ServerScreen):
-            own = own + app + table
+            own = own + from_app + from_table
         elif issubclass(cls, Screen):
-            own = own + app
+            own = own + from_app
         scopes[cls.__name__] = own
     return scopes
 
 
-def known_ids(scopes: Mapping[str, list[Binding]] | None = None) -> set[str]:
+def known_ids(scopes: Mapping[str, list[Binding]]) -> set[str]:
     """Every binding id a keymap may name."""
-    scopes = binding_scopes() if scopes is None else scopes
     return {b.id for bindings in scopes.values() for b in bindings if b.id}
 
 
@@ -138,10 +118,10 @@ def _suggest(binding_id: str, ids: set[str]) -> str | None:
 
 
 def check_keymap(
-    raw: Mapping[str, object], scopes: Mapping[str, list[Binding]] | None = None
+    raw: Mapping[str, object], scopes: Mapping[str, list[Binding]]
 ) -> tuple[dict[str, str], list[str]]:
-    """The usable part of `raw` (id -> keys) and a sentence per entry left out or doubtful."""
-    scopes = binding_scopes() if scopes is None else scopes
+    """The usable part of `raw` (id -> keys) and a sentence per entry left out or doubtful;
+    `scopes` are `binding_scopes` of the app's keymap owners."""
     ids = known_ids(scopes)
     problems: list[str] = []
     wanted: dict[str, list[str]] = {}
@@ -163,8 +143,8 @@ def check_keymap(
     for binding_id, text in clashing.items():
         problems.append(f"{KEYMAP_FILE}: {binding_id} kept its default key: {text}")
     keymap = {i: ",".join(k) for i, k in wanted.items() if i not in clashing}
-    for binding_id, keys in keymap.items():
-        for key in keys.split(","):
+    for binding_id, joined in keymap.items():
+        for key in joined.split(","):
             if key in _MULTIPLEXER_KEYS:
                 problems.append(
                     f"{KEYMAP_FILE}: {binding_id} = {key} never arrives under "
@@ -210,13 +190,13 @@ def _read_toml(path: Path, problems: list[str]) -> dict[str, object]:
         return {}
 
 
-def load_settings(keymap_file: Path, settings_file: Path) -> TuiSettings:
-    """Read the keymap and settings files (`Paths.keymap_file`, `Paths.tui_settings_file`);
-    never raises for their content."""
+def load_settings(keymap_file: Path, settings_file: Path, owners: KeymapOwners) -> TuiSettings:
+    """Read the keymap and settings files (`Paths.keymap_file`, `Paths.tui_settings_file`) for
+    an app whose remappable bindings belong to `owners`; never raises for their content."""
     settings = TuiSettings()
     raw_keymap = _read_toml(keymap_file, settings.problems)
     if raw_keymap:
-        settings.keymap, problems = check_keymap(raw_keymap)
+        settings.keymap, problems = check_keymap(raw_keymap, binding_scopes(owners))
         settings.problems += problems
     raw = _read_toml(settings_file, settings.problems)
     for name, value in raw.items():

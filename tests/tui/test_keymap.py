@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from gpustack_tui.config import resolve_paths
-from gpustack_tui.tui.keymap import _tui_classes, load_settings
+from gpustack_tui.tui.app import GpustackApp
+from gpustack_tui.tui.keymap import load_settings
+from gpustack_tui.tui.screen_registry import SCREENS, keymap_owners
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.describe import DescribeScreen
 from gpustack_tui.tui.screens.help import HelpScreen
 from gpustack_tui.tui.widgets.status_line import StatusLine
 from tests.tui.conftest import SIZE, StubClient
 from tests.tui.samples import sample_deployments
+
+OWNERS = keymap_owners(GpustackApp)
+
+
+def classes_with_bindings() -> set[type[DOMNode]]:
+    """Every class of gpustack_tui.tui that declares key bindings (its modules imported)."""
+    for package in ("gpustack_tui.tui.screens", "gpustack_tui.tui.widgets"):
+        module = importlib.import_module(package)
+        for info in pkgutil.iter_modules(module.__path__):
+            importlib.import_module(f"{package}.{info.name}")
+    found: set[type[DOMNode]] = set()
+    pending: list[type[DOMNode]] = [DOMNode]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.startswith("gpustack_tui.tui") and sub.__dict__.get("BINDINGS"):
+                found.add(sub)
+    return found
+
+
+def test_every_class_with_bindings_is_a_keymap_owner():
+    """A new screen or widget with keys must be listed, or its keys could not be remapped."""
+    assert classes_with_bindings() <= set(OWNERS.all())
+
+
+def test_every_registered_screen_builds_the_class_it_is_named_for():
+    assert SCREENS["edit-form"].__self__ is SCREENS["deploy-form"]  # the form, editing
+    views = [build for build in SCREENS.values() if isinstance(build, type)]
+    assert len(set(views)) == len(views) and set(views) <= set(OWNERS.screens)
 
 
 def settings_from(tmp_path: Path, keymap: str = "", tui: str = ""):
@@ -24,14 +58,14 @@ def settings_from(tmp_path: Path, keymap: str = "", tui: str = ""):
         paths.keymap_file.write_text(keymap)
     if tui:
         paths.tui_settings_file.write_text(tui)
-    return load_settings(paths.keymap_file, paths.tui_settings_file)
+    return load_settings(paths.keymap_file, paths.tui_settings_file, OWNERS)
 
 
 def test_the_files_live_in_the_config_folder_of_the_data_dir(tmp_path):
     paths = resolve_paths(tmp_path)
     assert paths.keymap_file == tmp_path.resolve() / "config" / "keymap.toml"
     assert paths.tui_settings_file == tmp_path.resolve() / "config" / "tui.toml"
-    assert load_settings(paths.keymap_file, paths.tui_settings_file).problems == []
+    assert load_settings(paths.keymap_file, paths.tui_settings_file, OWNERS).problems == []
 
 
 def test_unknown_ids_clashes_and_non_keys_are_left_out_with_a_reason(tmp_path):
@@ -77,7 +111,7 @@ def test_multiplexer_prefixes_are_applied_but_warned_about(tmp_path):
 
 
 def test_defaults_have_ids_and_avoid_f_keys_and_multiplexer_prefixes():
-    for cls in _tui_classes():
+    for cls in OWNERS.all():
         for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
             assert binding.key not in ("ctrl+a", "ctrl+b"), (cls, binding)
             assert not (binding.key.startswith("f") and binding.key[1:].isdigit()), cls

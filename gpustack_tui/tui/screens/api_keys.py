@@ -18,7 +18,6 @@ from gpustack_tui.tui.messages import RequestDone
 from gpustack_tui.tui.presentation import one_line
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
-from gpustack_tui.tui.screens.usage import UsageScreen
 from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
 from gpustack_tui.tui.widgets.status_line import StatusLine
@@ -245,7 +244,7 @@ class ApiKeysScreen(ServerScreen):
 
     def action_usage(self) -> None:
         """Requests, errors, latency and tokens per deployment and per key."""
-        self.app.push_screen(UsageScreen())
+        self.gs_app.open_screen("usage")
 
     def action_create(self) -> None:
         """Ask for the new key's name, scope and expiry, then create it."""

@@ -23,13 +23,9 @@ from gpustack_tui.tui.presentation import (
 )
 from gpustack_tui.tui.screens.base import ServerScreen
 from gpustack_tui.tui.screens.confirm import ConfirmModal
-from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
-from gpustack_tui.tui.screens.describe import DescribeScreen
 from gpustack_tui.tui.screens.filter_sort import FilterSortMixin
-from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.screens.scale import ScaleModal
 from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
-from gpustack_tui.tui.screens.workers import WorkersScreen
 from gpustack_tui.tui.widgets.filter_bar import FilterBar
 from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
@@ -195,13 +191,11 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
 
     def action_new(self) -> None:
         """Open the deploy form."""
-        self.app.push_screen(DeployFormScreen(), self._deployed)
+        self.gs_app.open_screen("deploy-form", callback=self._deployed)
 
     def action_search_models(self) -> None:
         """Search Hugging Face or ModelScope (or give a path), then the deploy form."""
-        from gpustack_tui.tui.screens.model_search import ModelSearchScreen
-
-        self.app.push_screen(ModelSearchScreen(), self._deployed)
+        self.gs_app.open_screen("model-search", callback=self._deployed)
 
     def action_edit(self) -> None:
         """Change the selected deployment with the deploy form (afterwards it offers to
@@ -210,7 +204,7 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
         if view is None:
             self.status.error("no deployment selected: press n to create one")
             return
-        self.app.push_screen(DeployFormScreen.editing(view), lambda _view: self.refresh_now())
+        self.gs_app.open_screen("edit-form", view, callback=lambda _view: self.refresh_now())
 
     def _deployed(self, view: DeploymentView | None) -> None:
         if view is None:
@@ -235,7 +229,7 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
         if instance is None:
             self.status.error("no instance selected: move the cursor to an instance row")
             return
-        self.app.push_screen(LogsScreen(instance.name, instance.deployment))
+        self.gs_app.open_screen("logs", instance.name, instance.deployment)
 
     def action_scale(self) -> None:
         """Ask for a new replica count for the selected deployment."""
@@ -337,19 +331,15 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
 
     def action_workers(self) -> None:
         """Open the workers view."""
-        self.app.push_screen(WorkersScreen())
+        self.gs_app.open_screen("workers")
 
     def action_api_keys(self) -> None:
         """Open the API keys view (and from there, usage)."""
-        from gpustack_tui.tui.screens.api_keys import ApiKeysScreen
-
-        self.app.push_screen(ApiKeysScreen())
+        self.gs_app.open_screen("api-keys")
 
     def action_backends(self) -> None:
         """Open the backends view: built-in ones and those users define."""
-        from gpustack_tui.tui.screens.backends import BackendsScreen
-
-        self.app.push_screen(BackendsScreen())
+        self.gs_app.open_screen("backends")
 
     # -- describe, copy, jump (filter, sort, problems: FilterSortMixin) ------------------------
 
@@ -359,7 +349,7 @@ class DeploymentsScreen(FilterSortMixin, ServerScreen):
         if view is None:
             self.status.error("no deployment selected: move the cursor to a deployment")
             return
-        self.app.push_screen(DescribeScreen(view))
+        self.gs_app.open_screen("describe", view)
 
     def action_copy_name(self) -> None:
         """Copy the selected deployment's or instance's name (OSC 52: works over SSH)."""

@@ -26,7 +26,6 @@ from gpustack_tui.sources.categories import PIPELINE_TAGS
 from gpustack_tui.tui.forms import DeployFormValues, name_from_repo
 from gpustack_tui.tui.messages import as_api_error
 from gpustack_tui.tui.screens.base import ClientScreen
-from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.widgets.form_field import choices, chosen, form_field
 from gpustack_tui.tui.widgets.key_footer import KeyFooter
 from gpustack_tui.tui.widgets.keyed_table import KeyedTable, TableRow
@@ -263,7 +262,7 @@ class ModelSearchScreen(ClientScreen):
             name=name_from_repo(hit.model_id),
             category=category_of(hit),
         )
-        self.app.push_screen(DeployFormScreen(values), self._deployed)
+        self.gs_app.open_screen("deploy-form", values, callback=self._deployed)
 
     def open_local(self, path: str) -> None:
         """The deploy form, prefilled with a local path."""
@@ -271,7 +270,7 @@ class ModelSearchScreen(ClientScreen):
             self.status.error("type the model's path on the workers first")
             return
         values = DeployFormValues(local_path=path, name=name_from_repo(path))
-        self.app.push_screen(DeployFormScreen(values), self._deployed)
+        self.gs_app.open_screen("deploy-form", values, callback=self._deployed)
 
     def _deployed(self, view: DeploymentView | None) -> None:
         if view is not None:

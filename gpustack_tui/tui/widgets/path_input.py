@@ -94,7 +94,7 @@ class _FromListing(Suggester):
         return self.owner.first_completion(value)
 
 
-class _Choices(OptionList):
+class PathChoices(OptionList):
     """The completions; escape goes back to the field. Reached with `down` only, never by tab
     (it stays out of the focus chain until then)."""
 
@@ -155,7 +155,7 @@ class PathInput(Vertical):
             )  # fmt: skip
             where.styles.width = 22  # inline: Select's own width rule would win over ours
             yield where
-        yield _Choices(id=f"{self.input_id}-choices")
+        yield PathChoices(id=f"{self.input_id}-choices")
         yield Static("", id=f"{self.input_id}-note", classes="path-note", markup=False)
 
     def on_mount(self) -> None:
@@ -170,7 +170,7 @@ class PathInput(Vertical):
     @property
     def choices(self) -> OptionList:
         """The completions list."""
-        return self.query_one(_Choices)
+        return self.query_one(PathChoices)
 
     @property
     def where(self) -> str:
@@ -348,7 +348,7 @@ class PathInput(Vertical):
 
     def on_descendant_focus(self, _event: DescendantFocus) -> None:
         """Show the completions while the field is used."""
-        for choices in self.query(_Choices):
+        for choices in self.query(PathChoices):
             choices.set_class(choices.option_count > 0, "-shown")
 
     def on_descendant_blur(self, _event: DescendantBlur) -> None:
@@ -357,4 +357,4 @@ class PathInput(Vertical):
 
     def _hide_unless_focused(self) -> None:
         if not self._focus_inside():
-            self.query(_Choices).remove_class("-shown")  # none once the screen is gone
+            self.query(PathChoices).remove_class("-shown")  # none once the screen is gone
