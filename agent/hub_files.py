@@ -18,7 +18,7 @@ import re
 import socket
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
 HF_ENDPOINT = "https://huggingface.co"
@@ -33,7 +33,15 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
     """Follows redirects (Hugging Face sends large files from a CDN on another host), keeping
     the Range header but never sending the hub's token to another host."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> Optional[urllib.request.Request]:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)
         if new is not None and urlsplit(newurl).netloc != urlsplit(req.full_url).netloc:
             for name in ("Authorization", "Cookie"):

@@ -122,12 +122,19 @@ def group_alive(leader: Optional[Dict[str, object]]) -> bool:
     return bool(group_members(pgid))
 
 
+def _pid(rec: Optional[Dict[str, object]]) -> Optional[int]:
+    """The pid in a record, or None when it has none."""
+    pid = rec.get("pid") if isinstance(rec, dict) else None
+    return pid if isinstance(pid, int) else None
+
+
 def signal_process(rec: Optional[Dict[str, object]], sig: int) -> bool:
     """Send `sig` to the recorded process if it is still ours; whether it was sent."""
-    if not is_alive(rec):
+    pid = _pid(rec)
+    if pid is None or not is_alive(rec):
         return False
     try:
-        os.kill(int(rec["pid"]), sig)  # type: ignore[index, arg-type]
+        os.kill(int(pid), sig)
     except OSError:
         return False
     return True
@@ -135,10 +142,11 @@ def signal_process(rec: Optional[Dict[str, object]], sig: int) -> bool:
 
 def signal_group(leader: Optional[Dict[str, object]], sig: int) -> bool:
     """Send `sig` to the process group of the recorded `leader` if it is still ours."""
-    if not group_alive(leader):
+    pid = _pid(leader)
+    if pid is None or not group_alive(leader):
         return False
     try:
-        os.killpg(int(leader["pid"]), sig)  # type: ignore[index, arg-type]
+        os.killpg(int(pid), sig)
     except OSError:
         return False
     return True

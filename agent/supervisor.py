@@ -115,13 +115,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     folder = os.path.abspath(args[0])
     spec = files.read_json(os.path.join(folder, SPEC_FILE))
-    argv_ok = isinstance(spec, dict) and isinstance(spec.get("argv"), list) and spec["argv"]
-    if not argv_ok:
+    if not isinstance(spec, dict) or not isinstance(spec.get("argv"), list) or not spec["argv"]:
         _report({"ok": False, "error": f"no valid {SPEC_FILE} in {folder}"})
         return 1
     if os.fork() > 0:
         os._exit(0)
-    return supervise(folder, spec)  # type: ignore[arg-type]
+    return supervise(folder, spec)
 
 
 if __name__ == "__main__":
