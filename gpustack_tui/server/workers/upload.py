@@ -44,7 +44,10 @@ class RemoteInfo:
 def run_command(client: paramiko.SSHClient, command: str, timeout: float) -> tuple[int, str, str]:
     """Run a command; its exit status, stdout and stderr (decoded, errors replaced)."""
     try:
-        channel = client.get_transport().open_session(timeout=timeout)  # type: ignore[union-attr]
+        transport = client.get_transport()
+        if transport is None:
+            raise paramiko.SSHException("the connection is closed")
+        channel = transport.open_session(timeout=timeout)
         channel.settimeout(timeout)
         channel.exec_command(command)
         out = channel.makefile("rb").read()

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class KeyedTable(DataTable):
                 used += max([cell_len(label), *cells]) + padding
         scrollbar = self.styles.scrollbar_size_vertical
         available = max(self.MIN_FLEX, self.size.width - scrollbar - used - padding)
-        column = self.columns[self._flex]  # type: ignore[index]
+        column = self.columns[ColumnKey(self._flex)]
         if column.width != available:
             column.width = available
             # DataTable has no public call for a column's new width: redo its layout.
