@@ -18,7 +18,7 @@ from gpustack_tui.server.proxy.headers import upstream_request_block
 from gpustack_tui.server.proxy.lean_relay import Address, Attempt
 from gpustack_tui.server.proxy.lean_upstream import UpstreamPool
 from gpustack_tui.server.proxy.model_name import requested_model
-from gpustack_tui.server.proxy.paths import openai_upstream_path, proxied_path
+from gpustack_tui.server.proxy.paths import OPENAI_UPSTREAM, proxied_path
 from gpustack_tui.server.proxy.picker import RoundRobinPicker
 from gpustack_tui.server.proxy.routing import RouteTable
 from gpustack_tui.server.proxy.rules import Admission, Authenticator, RequestRules, UsageRecorder
@@ -81,7 +81,7 @@ class LeanInference:
     def _target(self, request: Incoming) -> bytes:
         """The path and query the instance gets (after its base URL's own path)."""
         if request.openai:
-            target = openai_upstream_path(request.path)
+            target = OPENAI_UPSTREAM.get(request.path, request.path)
         else:
             target = proxied_path(request.path) or request.path  # lean: it starts with the prefix
         return target + b"?" + request.query if request.query else target

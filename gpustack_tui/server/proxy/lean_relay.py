@@ -19,6 +19,7 @@ from gpustack_tui.server.proxy import errors
 from gpustack_tui.server.proxy.forwarder import CAPTURE_JSON_LIMIT, CAPTURE_SSE_TAIL
 from gpustack_tui.server.proxy.headers import RESPONSE_DROPPED, downstream_response_headers
 from gpustack_tui.server.proxy.lean_asgi import status_line, stock_headers
+from gpustack_tui.server.proxy.lean_state import CLOSED
 from gpustack_tui.server.proxy.lean_upstream import RawHeaders, UpstreamConnection, UpstreamPool
 from gpustack_tui.server.proxy.usage import tokens_from_body
 
@@ -83,7 +84,7 @@ class Attempt:
 
     def start(self) -> None:
         """Send to the current instance: on an idle connection now, else once one is open."""
-        if self.conn.closed:
+        if self.conn.state is CLOSED:
             self.conn.finish(self.request)
             return
         if self._index >= len(self._addresses):
@@ -111,7 +112,7 @@ class Attempt:
         self._send(upstream)
 
     def _send(self, upstream: UpstreamConnection) -> None:
-        if self.conn.closed:
+        if self.conn.state is CLOSED:
             self._pool.release(upstream)
             self.conn.finish(self.request)
             return
@@ -221,7 +222,7 @@ class Attempt:
             self.flush()
             self.conn.finish(self.request, close=True)
             return
-        if reason == "abandoned" or self.conn.closed:
+        if reason == "abandoned" or self.conn.state is CLOSED:
             self.conn.finish(self.request)
         elif (
             reason == "lost" and upstream is not None and upstream.exchanges > 1 and not self._fresh
@@ -258,5 +259,5 @@ class Attempt:
             return
         self._out = []
         transport = self.conn.transport
-        if not self.conn.closed and transport is not None:
+        if self.conn.state is not CLOSED and transport is not None:
             transport.write(out[0] if len(out) == 1 else b"".join(out))

@@ -34,6 +34,7 @@ from gpustack_tui.server.proxy.lean_state import (
     CLOSED,
     CLOSING,
     IDLE,
+    MOVES,
     RECEIVING,
     ConnectionState,
     check_move,
@@ -93,7 +94,8 @@ class ClientConnection(asyncio.Protocol):
         return self.state is CLOSED
 
     def _move(self, to: ConnectionState) -> None:
-        check_move(self.state, to)
+        if to not in MOVES[self.state]:
+            check_move(self.state, to)  # raises IllegalMove, saying which move
         self.state = to
 
     # -- writing -----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def requested_model(
     if generic:
         named = header.decode("latin-1").strip() if header is not None else ""
         return named or model_from_json(body, generic=True)
-    return model_from_json(body, query_model(query))
+    return model_from_json(body, query_model(query) if query else None)
 
 
 async def model_from_form(request: Request, from_query: str | None) -> str:

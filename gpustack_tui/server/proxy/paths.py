@@ -26,15 +26,12 @@ PROXY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 """The methods the generic proxy passes on."""
 
 _PREFIX = PROXY_PREFIX.encode()
-_UPSTREAM_PATHS = {
+
+OPENAI_UPSTREAM = {
     **{path.encode(): path.encode() for path in OPENAI_PATHS},
     **{alias.encode(): path.encode() for alias, path in ALIASES.items()},
 }
-
-
-def openai_upstream_path(path: bytes) -> bytes:
-    """The instance's path for a request to an OpenAI route (or one of its aliases)."""
-    return _UPSTREAM_PATHS.get(path, path)
+"""The instance's path for a POST to each OpenAI route or alias (raw path bytes)."""
 
 
 def proxied_path(raw_path: bytes) -> bytes | None:

@@ -66,7 +66,6 @@ class Admission:
         self,
         deployment: str,
         upstreams: tuple[str, ...],
-        *,
         key: str | None,
         started: float,
         usage: UsageRecorder | None,
@@ -138,13 +137,8 @@ class RequestRules:
         refusal of a deployment the key may reach is counted before it is raised.
         """
         route = self.route(model, grant)
-        admission = Admission(
-            route.name,
-            route.upstreams,
-            key=grant.name if grant is not None else None,
-            started=started,
-            usage=self.usage,
-        )
+        key = grant.name if grant is not None else None
+        admission = Admission(route.name, route.upstreams, key, started, self.usage)
         if generic and not route.generic_proxy:
             refusal = errors.generic_proxy_disabled(route.name)
         elif not route.upstreams:
