@@ -78,6 +78,17 @@ def route(name: str, *upstreams: str, generic_proxy: bool = False, created: int 
     return ModelRoute(name, generic_proxy, tuple(upstreams), created=created)
 
 
+def read_request_head(conn: socket.socket) -> bytes:
+    """Read from `conn` until a request's head is whole, or the peer closes; what was read."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        piece = conn.recv(65536)
+        if not piece:
+            break
+        received += piece
+    return received
+
+
 def closed_port() -> int:
     """A port with nothing listening (bound then released)."""
     with socket.socket() as sock:

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.server.proxy.support import route
+from tests.server.proxy.support import read_request_head, route
 
 CHUNK = b"data: " + b"x" * (64 * 1024 - 8) + b"\n\n"
 TOTAL = 400 * 1024 * 1024
@@ -29,9 +29,7 @@ class FloodingUpstream:
     def _serve(self) -> None:
         conn, _ = self.sock.accept()
         with conn:
-            received = b""
-            while b"\r\n\r\n" not in received:
-                received += conn.recv(65536)
+            read_request_head(conn)
             conn.sendall(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                 b"transfer-encoding: chunked\r\n\r\n"

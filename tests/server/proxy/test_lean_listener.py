@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from gpustack_tui.server.proxy.lean_server import tls_context
-from tests.server.proxy.support import route
+from tests.server.proxy.support import read_request_head, route
 from tests.server.proxy.test_listener import self_signed
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "one two three"}]}
@@ -162,12 +162,7 @@ class OneShotUpstream:
                 return
             self.connections += 1
             with conn:
-                received = b""
-                while b"\r\n\r\n" not in received:
-                    piece = conn.recv(65536)
-                    if not piece:
-                        break
-                    received += piece
+                read_request_head(conn)
                 body = b'{"n": %d}' % self.connections
                 conn.sendall(
                     self.answer

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 
-from tests.server.proxy.support import route
+from tests.server.proxy.support import read_request_head, route
 
 PIECE = 64 * 1024
 COUNT = 128
@@ -34,9 +34,7 @@ class HeldUpstream:
     def _serve(self) -> None:
         conn, _ = self.sock.accept()
         with conn:
-            received = b""
-            while b"\r\n\r\n" not in received:
-                received += conn.recv(65536)
+            read_request_head(conn)
             self.asked.set()
             self._released.wait(30)
             body = b'{"choices": [{"text": "slow"}]}'
