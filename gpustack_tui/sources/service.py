@@ -3,25 +3,31 @@ paths, through the cache."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from types import ModuleType
 
 from gpustack_tui.domain.model import ModelMetadata, SearchHit
-from gpustack_tui.sources import huggingface, local, modelscope
+from gpustack_tui.sources import local
 from gpustack_tui.sources.cache import MetadataCache, ttl_for
 from gpustack_tui.sources.errors import SourceError
 from gpustack_tui.sources.facts import build_metadata, metadata_from_facts
 
-HUBS: dict[str, ModuleType] = {"huggingface": huggingface, "modelscope": modelscope}
+HUBS = {
+    "huggingface": "gpustack_tui.sources.huggingface",
+    "modelscope": "gpustack_tui.sources.modelscope",
+}
+"""Source -> the module that reads it. Imported on first use: the hub clients take about a third
+of a second to import, which a command or a server start that never reads a hub should not pay."""
 SOURCES = ("huggingface", "modelscope", "local")
 SEARCH_LIMIT = 20
 
 
 def hub(source: str) -> ModuleType:
-    """The module of a hub source; SourceError for anything else."""
+    """The module of a hub source (imported now if it was not); SourceError for anything else."""
     if source not in HUBS:
         raise SourceError("invalid", f"unknown hub {source!r}: use huggingface or modelscope")
-    return HUBS[source]
+    return importlib.import_module(HUBS[source])
 
 
 def hub_metadata(source: str, repo: str, revision: str | None = None) -> ModelMetadata:

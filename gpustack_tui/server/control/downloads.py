@@ -20,9 +20,8 @@ from gpustack_tui.domain.model import ModelMetadata
 from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.state.store import Store
 from gpustack_tui.server.workers.sessions import SessionManager
-from gpustack_tui.sources import huggingface, modelscope
 from gpustack_tui.sources.errors import SourceError
-from gpustack_tui.sources.service import Sources
+from gpustack_tui.sources.service import Sources, hub
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +44,13 @@ def hub_credentials(source: str) -> dict[str, str]:
     if source == "huggingface":
         from huggingface_hub import get_token
 
-        return {"token": get_token() or "", "endpoint": huggingface.endpoint()}
+        return {"token": get_token() or "", "endpoint": hub(source).endpoint()}
     from modelscope_hub.config import HubConfig
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # MODELSCOPE_DOMAIN, the older name
         token = HubConfig().token
-    return {"token": token or "", "endpoint": modelscope.endpoint()}
+    return {"token": token or "", "endpoint": hub(source).endpoint()}
 
 
 def download_params(spec: DeploymentSpec) -> dict[str, Any]:
