@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Collapsible, Input, TextArea
 from textual.worker import WorkerState
 
@@ -29,6 +30,8 @@ SIZES = ((120, 36), (80, 24))
 """The terminal sizes every screen is pictured at: a roomy one and the classic minimum."""
 WAIT_SECONDS = 15.0
 SETTLE_SECONDS = 0.6
+STEADY_CHECKS = 3
+"""How many looks in a row (50 ms apart) a scroll position must hold before a picture."""
 LONG_LIVED_GROUPS = frozenset({"logs"})
 """Thread workers that run as long as their screen (the log stream): not waited for."""
 
@@ -44,6 +47,9 @@ class Scene:
     client: Callable[[], Client] = ShowcaseClient
     demo: bool = True
     """Whether a demo installation can show it (not: a hub search, a server gone, no data)."""
+    frame: Drive | None = None
+    """Runs once everything has settled, to place what the picture shows (a scroll position):
+    a late layout or focus change would otherwise move it on a slow machine."""
 
 
 def screen_is(app: GpustackApp, name: str) -> Callable[[], bool]:
@@ -194,10 +200,13 @@ async def deploy_form_invalid(app: GpustackApp, pilot: Pilot) -> None:
     await pilot_wait_until(
         pilot, "the focus on the field", lambda: env.has_focus, timeout=WAIT_SECONDS
     )
-    await pilot.pause()
-    # The form scrolls the field into view after a refresh; how far depends on when the
-    # section's layout lands, so the picture puts the field at the top itself.
-    form.query_one("#form").scroll_to_widget(form.query_one("#field-env"), animate=False, top=True)
+
+
+async def env_field_at_top(app: GpustackApp, pilot: Pilot) -> None:
+    """The form scrolls the field into view after a refresh; how far depends on when the
+    section's layout lands, so the picture puts the field at the top itself."""
+    form = app.screen
+    await scrolled_to(pilot, form.query_one("#form"), form.query_one("#field-env"))
 
 
 async def model_search(app: GpustackApp, pilot: Pilot) -> None:
@@ -236,17 +245,29 @@ async def deploy_form_plan(app: GpustackApp, pilot: Pilot) -> None:
     form.query_one("#form").scroll_home(animate=False)
 
 
-async def deploy_form_sections(app: GpustackApp, pilot: Pilot) -> None:
-    """The same form scrolled to its Performance, Scheduling and Advanced sections."""
-    await deploy_form_plan(app, pilot)
-    container, section = app.screen.query_one("#form"), app.screen.query_one("#performance")
+async def sections_at_top(app: GpustackApp, pilot: Pilot) -> None:
+    """The form scrolled to its Performance, Scheduling and Advanced sections."""
+    form = app.screen
+    await scrolled_to(pilot, form.query_one("#form"), form.query_one("#performance"))
+
+
+async def scrolled_to(pilot: Pilot, container: Widget, widget: Widget) -> None:
+    """Scroll `container` to put `widget` at its top (as far as it scrolls), until that holds
+    for a few checks in a row: the scroll position no longer moves, and the widget's first
+    line is shown."""
+    seen = {"scroll_y": -1.0, "checks": 0}
 
     def at_top() -> bool:
-        # Asked again at each check: a layout still settling may undo the first scroll.
-        container.scroll_to_widget(section, top=True, animate=False)
-        return section.region.y == container.region.y
+        # Asked again at each check: a layout still settling may undo the last scroll.
+        container.scroll_to_widget(widget, top=True, animate=False)
+        visible = container.scrollable_content_region
+        shown = visible.y <= widget.region.y < visible.bottom  # its first line, at least
+        still = container.scroll_y == seen["scroll_y"]
+        seen["scroll_y"] = container.scroll_y
+        seen["checks"] = seen["checks"] + 1 if shown and still else 0
+        return seen["checks"] >= STEADY_CHECKS
 
-    await pilot_wait_until(pilot, "the sections at the top", at_top, timeout=WAIT_SECONDS)
+    await pilot_wait_until(pilot, "the field at the top", at_top, timeout=WAIT_SECONDS)
 
 
 async def deploy_form_edit(app: GpustackApp, pilot: Pilot) -> None:
@@ -416,10 +437,10 @@ SCENES = [
     Scene("deployments", deployments),
     Scene("deployments-filter", deployments_filter),
     Scene("describe", describe),
-    Scene("deploy-form-invalid", deploy_form_invalid),
+    Scene("deploy-form-invalid", deploy_form_invalid, frame=env_field_at_top),
     Scene("model-search", model_search, demo=False),
     Scene("deploy-form-plan", deploy_form_plan, demo=False),
-    Scene("deploy-form-sections", deploy_form_sections, demo=False),
+    Scene("deploy-form-sections", deploy_form_plan, demo=False, frame=sections_at_top),
     Scene("deploy-form-edit", deploy_form_edit),
     Scene("recreate", recreate, demo=False),
     Scene("workers", workers),
@@ -455,5 +476,8 @@ def run_before(scene: Scene) -> Callable[[Pilot], Awaitable[None]]:
         await loaded(app, pilot)
         await scene.drive(app, pilot)
         await settle(app, pilot)
+        if scene.frame is not None:
+            await scene.frame(app, pilot)
+            await pilot.pause()
 
     return run
