@@ -99,7 +99,7 @@ class Forwarder:
 
     Lifecycle: `await start()` at application startup creates the client; `await aclose()` at
     shutdown closes it. Both are idempotent, and the pair may be repeated. `forward` before
-    `start` raises RuntimeError. `build_inference_router(table)` without a forwarder creates one
+    `start` raises RuntimeError. `InferenceRoutes(table)` without a forwarder creates one
     and runs this lifecycle in the router's lifespan.
 
     Timeouts: `connect_timeout` is short (connecting to a live instance is quick; failing fast
