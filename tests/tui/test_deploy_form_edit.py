@@ -18,7 +18,7 @@ from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.recreate import RecreateModal, config_changed, keeping_old
 from tests.fixtures.processes import backend_pids, environ
-from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.server import RunningServer
 from tests.fixtures.waiting import pilot_wait_until, wait_until
 from tests.server.control.test_lifecycle_stop_start import COMMAND
 from tests.tui.conftest import SIZE
@@ -120,7 +120,7 @@ async def save_with_env(app: GpustackApp, pilot, form: DeployFormScreen, env: st
 
 
 async def test_edit_keep_then_recreate(server: RunningServer, tmp_path: Path):
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     spec = DeploymentSpec.model_validate(
         {
             "name": "ed",

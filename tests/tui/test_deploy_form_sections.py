@@ -13,7 +13,7 @@ from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.forms import DeployFormValues, FormErrors, build_spec, disabled_reasons
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.widgets.plan_preview import PlanReady
-from tests.fixtures.server import RunningServer, start_server, stop_server
+from tests.fixtures.server import RunningServer, running_server
 from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE, error_of, fill_form, open_form
 
@@ -115,10 +115,8 @@ def gpu_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runn
     """A server whose local worker reports two simulated 24 GiB GPUs."""
     gpus = [{"name": "Simulated L4", "memory_total": 24 * GIB}] * 2
     monkeypatch.setenv("GPUSTACK_AGENT_SIMULATED_GPUS", json.dumps(gpus))
-    running = start_server(tmp_path / "install")
-    running.client().add_worker("local")
-    yield running
-    stop_server(running)
+    with running_server(tmp_path / "install", local_worker=True) as running:
+        yield running
 
 
 async def test_the_plan_preview_follows_the_fields(gpu_server: RunningServer, tmp_path: Path):

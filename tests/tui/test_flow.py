@@ -30,7 +30,7 @@ from tests.fixtures.backend import BACKEND_SCRIPT
 from tests.fixtures.hub_server import HubRepo, HubServer
 from tests.fixtures.models import write_chat_model
 from tests.fixtures.processes import processes_with
-from tests.fixtures.server import RunningServer, start_server, stop_server
+from tests.fixtures.server import RunningServer, running_server
 from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
 
@@ -68,12 +68,8 @@ def running_instances(screen: DeploymentsScreen, deployment: str) -> list[str]:
 def local_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
     """A server process with its local worker reporting one simulated 24 GiB GPU."""
     monkeypatch.setenv("GPUSTACK_AGENT_SIMULATED_GPUS", json.dumps(SIMULATED_GPUS))
-    running = start_server(tmp_path / "install")
-    try:
-        running.client().add_worker("local")
+    with running_server(tmp_path / "install", local_worker=True) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from gpustack_tui.tui.screens.model_search import (
 )
 from tests.fixtures import hub_server as hub_module
 from tests.fixtures.hub_server import HubServer
-from tests.fixtures.server import RunningServer, start_server, stop_server
+from tests.fixtures.server import RunningServer, running_server
 from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
 
@@ -37,10 +37,8 @@ def hub_server(
     24 GiB GPU."""
     gpus = [{"name": "Simulated L4", "memory_total": 24 * 1024**3}]
     monkeypatch.setenv("GPUSTACK_AGENT_SIMULATED_GPUS", json.dumps(gpus))
-    running = start_server(tmp_path / "install")
-    running.client().add_worker("local")
-    yield running
-    stop_server(running)
+    with running_server(tmp_path / "install", local_worker=True) as running:
+        yield running
 
 
 def searches(hub: HubServer) -> list[str]:

@@ -67,7 +67,7 @@ def test_worker_with_wrong_fingerprint_is_refused(server: RunningServer, sshd_se
 
 
 def test_missing_model_path_is_refused(server: RunningServer, tmp_path) -> None:
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     before = dump_state(server)
     with server.client() as client, pytest.raises(ApiError) as refused:
         client.create_deployment(

@@ -24,7 +24,7 @@ from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
 from tests.agent.podman_setup import import_image, podman, podman_env, teardown
 from tests.fixtures.models import write_tiny_model
-from tests.fixtures.server import RunningServer, cli, start_server, stop_server
+from tests.fixtures.server import RunningServer, cli, running_server, start_server, stop_server
 from tests.fixtures.waiting import wait_until
 
 IMAGE = VLLM.default_version.image_for("cuda") or ""
@@ -57,12 +57,10 @@ def podman_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[R
     monkeypatch.setenv("GPUSTACK_AGENT_RUNTIME", "podman")
     gpus = [{"name": "NVIDIA H100 80GB HBM3", "memory_total": 80 * GIB}]
     monkeypatch.setenv("GPUSTACK_AGENT_SIMULATED_GPUS", json.dumps(gpus))
-    running = start_server(tmp_path / "install")
     try:
-        cli(running, "workers", "add", "local")
-        yield running
+        with running_server(tmp_path / "install", local_worker=True) as running:
+            yield running
     finally:
-        stop_server(running)
         teardown(env, folder)
 
 
@@ -206,7 +204,7 @@ def test_a_distributed_vllm_instance_spans_two_workers_and_fails_with_a_follower
 def test_a_model_whose_metadata_cannot_be_read_stays_pending_with_the_reason(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     folder = tmp_path / "not-a-model"
     folder.mkdir()
     (folder / "notes.txt").write_text("no config.json here")

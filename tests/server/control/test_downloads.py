@@ -18,7 +18,7 @@ from gpustack_tui.domain.instance import Instance, InstanceState
 from tests.fixtures.backend import BACKEND_SCRIPT
 from tests.fixtures.hub import use_hub
 from tests.fixtures.hub_server import HF_TOKEN, HubRepo, HubServer
-from tests.fixtures.server import RunningServer, cli, start_server, stop_server
+from tests.fixtures.server import RunningServer, running_server
 
 MIB = 1024 * 1024
 REPO = "acme/tiny-chat"
@@ -53,12 +53,8 @@ def hub(empty_hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 @pytest.fixture
 def hub_server(hub: HubServer, tmp_path: Path) -> Iterator[RunningServer]:
     """A server (started with the hub's environment) and its local worker."""
-    running = start_server(tmp_path / "install")
-    try:
-        cli(running, "workers", "add", "local")
+    with running_server(tmp_path / "install", local_worker=True) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 def deploy(server: RunningServer, source: str, restart_on_error: bool = True) -> None:
@@ -166,9 +162,7 @@ def test_the_servers_token_reaches_the_hub_for_a_gated_model(
     hub.state.repos[REPO].gated = True
     hub.state.chunk_delay = 0.0
     monkeypatch.setenv("HF_TOKEN", HF_TOKEN)
-    running = start_server(tmp_path / "install")
-    try:
-        cli(running, "workers", "add", "local")
+    with running_server(tmp_path / "install", local_worker=True) as running:
         deploy(running, "huggingface")
         watch(running, InstanceState.RUNNING)
         fetched = [auth for _, path, auth in hub.state.requests if "/resolve/" in path]
@@ -176,5 +170,3 @@ def test_the_servers_token_reaches_the_hub_for_a_gated_model(
         for path in running.paths.local_agent_home.rglob("*"):
             if path.is_file() and path.stat().st_size < 1024 * 1024:
                 assert HF_TOKEN.encode() not in path.read_bytes(), path
-    finally:
-        stop_server(running)

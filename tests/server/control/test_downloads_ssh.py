@@ -5,14 +5,12 @@ goes on after the connection is dropped."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gpustack_tui.config import Paths
-from gpustack_tui.server.workers import AgentConnection, open_worker
-from gpustack_tui.server.workers.known_hosts import KnownHosts
+from gpustack_tui.server.workers import AgentConnection
 from tests.fixtures.hub_server import HubRepo, HubServer
 from tests.fixtures.sshd import SshdServer
 
@@ -31,21 +29,12 @@ def hub(empty_hub: HubServer) -> HubServer:
 
 def connect(sshd: SshdServer, paths: Paths) -> AgentConnection:
     """A fresh SSH connection to the worker's agent."""
-    connection, _, _ = open_worker(
-        sshd.destination,
-        paths,
-        identity_file=str(sshd.identity_file),
-        accept_fingerprint=sshd.host_key_fingerprint,
-        known_hosts=KnownHosts(paths.known_hosts, extra_paths=()),
-    )
-    return connection
+    return sshd.open_trusted(paths)[0]
 
 
 def test_a_download_over_ssh_outlives_the_connection(
-    sshd_server: SshdServer, hub: HubServer, tmp_path: Path
+    sshd_server: SshdServer, hub: HubServer, paths: Paths
 ) -> None:
-    root = tmp_path / "installation"
-    paths = Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state").ensure()
     first = connect(sshd_server, paths)
     started = time.monotonic()
     answer: dict[str, Any] = first.call(

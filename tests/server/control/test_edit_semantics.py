@@ -8,7 +8,7 @@ from pathlib import Path
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
 from tests.fixtures.processes import backend_pids, environ
-from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.server import RunningServer
 from tests.fixtures.waiting import wait_until
 from tests.server.control.test_lifecycle_stop_start import COMMAND
 
@@ -21,7 +21,7 @@ def running_names(server: RunningServer, name: str) -> list[str]:
 def test_an_edit_leaves_running_instances_alone_and_applies_replicas_at_once(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     spec = DeploymentSpec.model_validate(
         {
             "name": "edited",

@@ -18,7 +18,7 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer, cli, start_server, stop_server
+from tests.fixtures.server import RunningServer, cli, running_server
 from tests.fixtures.waiting import wait_until
 
 CRASH_LINE = "loading shard 7: checksum mismatch"
@@ -31,12 +31,8 @@ CRASH = f"{sys.executable} -c " + shlex.quote(
 def fast_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
     """A server whose restart backoff starts at 1 s (0, 1, 2, 4, ... s), with the local worker."""
     monkeypatch.setenv(BACKOFF_BASE_ENV, "1")
-    running = start_server(tmp_path / "install")
-    try:
-        cli(running, "workers", "add", "local")
+    with running_server(tmp_path / "install", local_worker=True) as running:
         yield running
-    finally:
-        stop_server(running)
 
 
 def deploy(server: RunningServer, name: str, command: str, path: Path, **advanced: object) -> None:

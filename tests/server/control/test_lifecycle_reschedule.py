@@ -18,7 +18,7 @@ from gpustack_tui.server.control.lifecycle import RESCHEDULE_ENV
 from gpustack_tui.server.workers.keepalive import KEEPALIVE_ENV
 from tests.fixtures.backend import BACKEND_SCRIPT
 from tests.fixtures.processes import agent_pids, backend_pids, parent_pid
-from tests.fixtures.server import cli, start_server, stop_server
+from tests.fixtures.server import start_server, stop_server
 from tests.fixtures.sshd import SshdServer
 from tests.fixtures.waiting import wait_until
 
@@ -52,7 +52,7 @@ def test_instances_of_a_lost_worker_move_and_the_old_ones_stop_when_it_returns(
             return None
 
         old = wait_until("the instance running on w1", lambda: running_on("w1"), timeout=40)
-        cli(server, "workers", "add", "local")  # the other target, added after placement
+        server.client().add_worker("local")  # the other target, added after placement
         old_pids = backend_pids("moving")
         assert old_pids == [old.pid]
         workload_dir = sshd_server.agent_home / "workloads" / f"gpustack-{old.name}"

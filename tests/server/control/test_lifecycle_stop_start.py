@@ -39,7 +39,7 @@ def running(server: RunningServer, name: str, count: int) -> bool:
 def test_stop_remembers_the_count_and_start_restores_it(
     server: RunningServer, tmp_path: Path
 ) -> None:
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     deploy(server, "duo", 2, tmp_path)
     wait_until("two running instances", lambda: running(server, "duo", 2), timeout=30)
     assert len(backend_pids("duo")) == 2

@@ -24,7 +24,7 @@ COMMAND = (
 
 
 def test_a_user_backend_runs_and_serves(server: RunningServer, tmp_path: Path) -> None:
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     model = tmp_path / "tiny model"
     model.mkdir()
     (model / "weights.bin").write_bytes(b"\0" * 1024)

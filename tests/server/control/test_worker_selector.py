@@ -12,7 +12,7 @@ from tests.fixtures.server import RunningServer, cli
 
 
 def test_selector_waits_for_a_matching_worker(server: RunningServer, tmp_path) -> None:
-    cli(server, "workers", "add", "local")
+    server.client().add_worker("local")
     command = f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}}"
     spec = DeploymentSpec.model_validate(
         {

@@ -5,13 +5,12 @@ from __future__ import annotations
 import stat
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import paramiko
 import pytest
 
 from gpustack_tui.config import Paths
-from gpustack_tui.server.workers import AgentConnection, HostKeyChanged, HostKeyUnknown, open_worker
+from gpustack_tui.server.workers import HostKeyChanged, HostKeyUnknown, open_worker
 from gpustack_tui.server.workers.known_hosts import (
     KnownHosts,
     fingerprint,
@@ -19,25 +18,6 @@ from gpustack_tui.server.workers.known_hosts import (
     normalize_fingerprint,
 )
 from tests.fixtures.sshd import SshdServer
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> Paths:
-    root = tmp_path / "installation"
-    return Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state").ensure()
-
-
-def _open(
-    server: SshdServer, paths: Paths, accept: str | None = None
-) -> tuple[AgentConnection, dict[str, Any], str]:
-    """Connect trusting only the installation's known_hosts (not the user's own)."""
-    return open_worker(
-        server.destination,
-        paths,
-        identity_file=str(server.identity_file),
-        accept_fingerprint=accept,
-        known_hosts=KnownHosts(paths.known_hosts, extra_paths=()),
-    )
 
 
 def test_fingerprint_matches_ssh_keygen(tmp_path: Path) -> None:
@@ -62,7 +42,7 @@ def test_unknown_host_key_is_refused_and_nothing_written(
     sshd_server: SshdServer, paths: Paths
 ) -> None:
     with pytest.raises(HostKeyUnknown) as info:
-        _open(sshd_server, paths)
+        sshd_server.open_worker(paths)
     error = info.value
     assert error.code == "host_key_unknown"
     assert error.fingerprint == sshd_server.host_key_fingerprint
@@ -77,7 +57,9 @@ def test_unknown_host_key_is_refused_and_nothing_written(
 
 
 def test_accepting_the_fingerprint_stores_the_key(sshd_server: SshdServer, paths: Paths) -> None:
-    connection, hello, address = _open(sshd_server, paths, accept=sshd_server.host_key_fingerprint)
+    connection, hello, address = sshd_server.open_worker(
+        paths, accept=sshd_server.host_key_fingerprint
+    )
     connection.close()
     assert hello["protocol"] == 1
     assert address == "127.0.0.1"
@@ -88,7 +70,7 @@ def test_accepting_the_fingerprint_stores_the_key(sshd_server: SshdServer, paths
     assert stat.S_IMODE(paths.known_hosts.stat().st_mode) == 0o600
 
     # Known now: no acceptance needed, nothing appended.
-    connection, hello, _ = _open(sshd_server, paths)
+    connection, hello, _ = sshd_server.open_worker(paths)
     connection.close()
     assert hello["protocol"] == 1
     assert paths.known_hosts.read_text() == text
@@ -97,7 +79,7 @@ def test_accepting_the_fingerprint_stores_the_key(sshd_server: SshdServer, paths
 def test_wrong_fingerprint_is_still_refused(sshd_server: SshdServer, paths: Paths) -> None:
     wrong = "SHA256:" + "A" * 43
     with pytest.raises(HostKeyUnknown) as info:
-        _open(sshd_server, paths, accept=wrong)
+        sshd_server.open_worker(paths, accept=wrong)
     assert info.value.fingerprint == sshd_server.host_key_fingerprint
     assert wrong in info.value.message
     assert not paths.known_hosts.exists()
@@ -107,14 +89,14 @@ def test_changed_host_key_is_refused_and_the_stored_key_kept(
     sshd_server: SshdServer, paths: Paths
 ) -> None:
     old = sshd_server.host_key_fingerprint
-    connection, _, _ = _open(sshd_server, paths, accept=old)
+    connection, _, _ = sshd_server.open_worker(paths, accept=old)
     connection.close()
     stored = paths.known_hosts.read_text()
 
     new = sshd_server.regenerate_host_key()
     assert new != old
     with pytest.raises(HostKeyChanged) as info:
-        _open(sshd_server, paths)
+        sshd_server.open_worker(paths)
     error = info.value
     assert error.code == "host_key_changed"
     assert (error.expected_fingerprint, error.got_fingerprint) == (old, new)
@@ -123,7 +105,7 @@ def test_changed_host_key_is_refused_and_the_stored_key_kept(
 
     # Even "accepting" the new fingerprint does not replace a stored key.
     with pytest.raises(HostKeyChanged):
-        _open(sshd_server, paths, accept=new)
+        sshd_server.open_worker(paths, accept=new)
     assert paths.known_hosts.read_text() == stored
 
 

@@ -20,34 +20,17 @@ from gpustack_tui.config import Paths
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.server.control.reconciler import LIST_WAIT, Reconciler
 from gpustack_tui.server.state.store import Store
-from gpustack_tui.server.workers import AgentUnreachable, connect, open_worker
+from gpustack_tui.server.workers import AgentUnreachable, connect
 from gpustack_tui.server.workers import sessions as sessions_module
 from gpustack_tui.server.workers.keepalive import (
     DEFAULT_INTERVAL,
     KEEPALIVE_ENV,
     keepalive_interval,
 )
-from gpustack_tui.server.workers.known_hosts import KnownHosts
 from gpustack_tui.server.workers.sessions import MAX_BACKOFF, SessionManager, backoff_delay
 from gpustack_tui.server.workers.transport import SshTransport
 from tests.fixtures.sshd import SshdServer
 from tests.fixtures.waiting import wait_until
-
-
-@pytest.fixture
-def paths(tmp_path: Path) -> Paths:
-    root = tmp_path / "installation"
-    return Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state").ensure()
-
-
-def _open(server: SshdServer, paths: Paths) -> Any:
-    return open_worker(
-        server.destination,
-        paths,
-        identity_file=str(server.identity_file),
-        accept_fingerprint=server.host_key_fingerprint,
-        known_hosts=KnownHosts(paths.known_hosts, extra_paths=()),
-    )
 
 
 def parent_pid(pid: int) -> int:
@@ -89,7 +72,7 @@ def test_keepalive_setting(
 
 
 def test_hello_reports_the_code_hash_and_pid(sshd_server: SshdServer, paths: Paths) -> None:
-    connection, hello, _ = _open(sshd_server, paths)
+    connection, hello, _ = sshd_server.open_trusted(paths)
     with connection:
         transport = connection.transport
         assert isinstance(transport, SshTransport)
@@ -98,7 +81,7 @@ def test_hello_reports_the_code_hash_and_pid(sshd_server: SshdServer, paths: Pat
 
 
 def test_a_modified_remote_copy_is_uploaded_again(sshd_server: SshdServer, paths: Paths) -> None:
-    connection, _, _ = _open(sshd_server, paths)
+    connection, _, _ = sshd_server.open_trusted(paths)
     connection.close()
     remote = Path(connection.transport.remote_dir)  # type: ignore[attr-defined]
     logs_py = remote / "agent" / "logs.py"
@@ -107,7 +90,7 @@ def test_a_modified_remote_copy_is_uploaded_again(sshd_server: SshdServer, paths
     stray = remote / "agent" / "stray.py"
     stray.write_text("print('not ours')\n")
 
-    connection, hello, _ = _open(sshd_server, paths)
+    connection, hello, _ = sshd_server.open_trusted(paths)
     with connection:
         transport = connection.transport
         assert isinstance(transport, SshTransport)
@@ -122,7 +105,7 @@ def test_a_frozen_connection_is_found_by_keepalives(
     sshd_server: SshdServer, paths: Paths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(KEEPALIVE_ENV, "0.5")
-    connection, hello, _ = _open(sshd_server, paths)
+    connection, hello, _ = sshd_server.open_trusted(paths)
     with connection, frozen(parent_pid(hello["pid"])):
         # TCP stays up: without keepalives wanting a reply this would go unnoticed for minutes.
         wait_until("the connection to be declared dead", lambda: not connection.alive, 10)

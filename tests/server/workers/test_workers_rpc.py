@@ -36,12 +36,6 @@ from tests.fixtures.sshd import GIB, SshdServer
 
 
 @pytest.fixture
-def paths(tmp_path: Path) -> Paths:
-    root = tmp_path / "installation"
-    return Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state").ensure()
-
-
-@pytest.fixture
 def local(paths: Paths) -> Any:
     """An open connection to the head node's own agent (`local`)."""
     connection, hello, address = open_worker("local", paths)

@@ -15,7 +15,6 @@ import pytest
 from gpustack_tui.config import Paths
 from gpustack_tui.domain.worker import Gpu
 from gpustack_tui.server.workers import (
-    AgentConnection,
     AgentSetupFailed,
     WorkerAuthFailed,
     WorkerUnreachable,
@@ -27,28 +26,8 @@ from tests.fixtures.ports import free_port
 from tests.fixtures.sshd import GIB, SshdServer
 
 
-@pytest.fixture
-def paths(tmp_path: Path) -> Paths:
-    root = tmp_path / "installation"
-    return Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state").ensure()
-
-
-def _open(
-    server: SshdServer, paths: Paths, **kwargs: Any
-) -> tuple[AgentConnection, dict[str, Any], str]:
-    """Connect to the fixture's sshd, accepting its host key, trusting only our known_hosts."""
-    kwargs.setdefault("identity_file", str(server.identity_file))
-    return open_worker(
-        server.destination,
-        paths,
-        accept_fingerprint=server.host_key_fingerprint,
-        known_hosts=KnownHosts(paths.known_hosts, extra_paths=()),
-        **kwargs,
-    )
-
-
 def test_hello_and_inventory_over_ssh(sshd_server: SshdServer, paths: Paths) -> None:
-    connection, hello, address = _open(sshd_server, paths)
+    connection, hello, address = sshd_server.open_trusted(paths)
     with connection:
         assert address == "127.0.0.1"
         assert hello["protocol"] == 1
@@ -67,14 +46,14 @@ def test_hello_and_inventory_over_ssh(sshd_server: SshdServer, paths: Paths) -> 
     "sshd_server", [[{"name": "Simulated H100", "memory_total": 80 * GIB}]], indirect=True
 )
 def test_simulated_gpus_are_configurable(sshd_server: SshdServer, paths: Paths) -> None:
-    connection, _, _ = _open(sshd_server, paths)
+    connection, _, _ = sshd_server.open_trusted(paths)
     with connection:
         gpus = connection.call("inventory")["gpus"]
     assert [(g["name"], g["memory_total"]) for g in gpus] == [("Simulated H100", 80 * GIB)]
 
 
 def test_agent_is_uploaded_once(sshd_server: SshdServer, paths: Paths) -> None:
-    connection, _, _ = _open(sshd_server, paths)
+    connection, _, _ = sshd_server.open_trusted(paths)
     transport = connection.transport
     assert isinstance(transport, SshTransport)
     connection.close()
@@ -86,7 +65,7 @@ def test_agent_is_uploaded_once(sshd_server: SshdServer, paths: Paths) -> None:
     assert not list(remote.rglob("*.tmp-*"))
     first_mtime = marker.stat().st_mtime_ns
 
-    connection, hello, _ = _open(sshd_server, paths)
+    connection, hello, _ = sshd_server.open_trusted(paths)
     connection.close()
     assert hello["protocol"] == 1
     assert not connection.transport.uploaded  # type: ignore[attr-defined]
@@ -94,7 +73,7 @@ def test_agent_is_uploaded_once(sshd_server: SshdServer, paths: Paths) -> None:
 
     # An interrupted upload (no marker) is done again.
     marker.unlink()
-    connection, _, _ = _open(sshd_server, paths)
+    connection, _, _ = sshd_server.open_trusted(paths)
     connection.close()
     assert connection.transport.uploaded  # type: ignore[attr-defined]
     assert marker.is_file()
@@ -104,7 +83,7 @@ def test_two_workers_each_have_their_agent_home(sshd_factory: Any, paths: Paths)
     first, second = sshd_factory(), sshd_factory(gpus=[])
     assert first.port != second.port
     for server, count in ((first, 2), (second, 0)):
-        connection, hello, _ = _open(server, paths)
+        connection, hello, _ = server.open_trusted(paths)
         with connection:
             assert hello["home"] == str(server.agent_home)
             assert len(connection.call("inventory")["gpus"]) == count
@@ -169,7 +148,7 @@ def test_wrong_key_is_auth_failed(sshd_server: SshdServer, paths: Paths, tmp_pat
     other = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     with pytest.raises(WorkerAuthFailed) as info:
-        _open(sshd_server, paths, identity_file=str(other))
+        sshd_server.open_trusted(paths, identity_file=str(other))
     error = info.value
     assert error.code == "auth_failed"
     assert f"user {sshd_server.user!r}" in error.message
@@ -179,7 +158,7 @@ def test_wrong_key_is_auth_failed(sshd_server: SshdServer, paths: Paths, tmp_pat
 
 def test_missing_identity_file(sshd_server: SshdServer, paths: Paths, tmp_path: Path) -> None:
     with pytest.raises(WorkerAuthFailed, match="does not exist"):
-        _open(sshd_server, paths, identity_file=str(tmp_path / "nope"))
+        sshd_server.open_trusted(paths, identity_file=str(tmp_path / "nope"))
 
 
 def test_missing_python3_is_reported(sshd_factory: Any, paths: Paths, tmp_path: Path) -> None:
@@ -190,7 +169,7 @@ def test_missing_python3_is_reported(sshd_factory: Any, paths: Paths, tmp_path: 
     os.symlink("/bin/sh", bin_dir / "sh")
     server = sshd_factory(extra_env={"PATH": str(bin_dir), "HOME": str(fake_home)})
     with pytest.raises(AgentSetupFailed) as info:
-        _open(server, paths)
+        server.open_trusted(paths)
     assert info.value.agent_code == "python_missing"
     assert "python3 was not found on" in info.value.message
     assert "install" in info.value.message
