@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.backend",
     "tests.fixtures.server",
     "tests.fixtures.hub",
+    "tests.fixtures.chatty",
 ]

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from gpustack_tui.domain.instance import InstanceState
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.models import write_chat_model
 from tests.fixtures.processes import backend_pids
 from tests.fixtures.server import RunningServer, cli
@@ -75,7 +74,7 @@ def test_deploy_watch_query_and_delete_over_ssh(
 
     command = (
         'sh -c \'echo greeting=$GREETING; exec "$0" "$@"\' '
-        f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
+        f"{BACKEND_TEMPLATE} "
         "--model-path {model_path} --chunk-delay 0.01"
     )
     cli(

@@ -63,3 +63,32 @@ def run(tmp_path: Any) -> Any:
 def not_found(what: str) -> ApiError:
     """The error the server gives for an unknown name."""
     return ApiError("not_found", f"no deployment named {what!r}", 404)
+
+
+FULL_YAML = """\
+name: qwen3
+source: {local_path: /models/x}
+cluster: default
+backend: custom
+backend_version: auto
+replicas: 2
+performance:
+  extended_kv_cache: {enabled: false, ram_to_vram_ratio: 1.5, max_ram_gib: 8, chunk_size: 512}
+scheduling:
+  mode: auto
+  placement: binpack
+  worker_selector: {zone: a}
+  gpu_selector: ["w1:0"]
+  gpus_per_replica: 2
+advanced:
+  category: llm
+  backend_parameters: []
+  env: {FOO: bar}
+  command: "python serve.py --port {port}"
+  vram_claim_gib: 10.5
+  allow_cpu_offloading: true
+  distributed_across_workers: false
+  restart_on_error: false
+  generic_proxy: true
+"""
+"""A deployment file with every field set (the CLI reads it as YAML or JSON)."""

@@ -11,34 +11,7 @@ from gpustack_tui.cli.common import CliError
 from gpustack_tui.cli.files_cmd import dump_spec, parse_specs
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.views import DeploymentView
-from tests.cli.conftest import not_found
-
-FULL_YAML = """\
-name: qwen3
-source: {local_path: /models/x}
-cluster: default
-backend: custom
-backend_version: auto
-replicas: 2
-performance:
-  extended_kv_cache: {enabled: false, ram_to_vram_ratio: 1.5, max_ram_gib: 8, chunk_size: 512}
-scheduling:
-  mode: auto
-  placement: binpack
-  worker_selector: {zone: a}
-  gpu_selector: ["w1:0"]
-  gpus_per_replica: 2
-advanced:
-  category: llm
-  backend_parameters: []
-  env: {FOO: bar}
-  command: "python serve.py --port {port}"
-  vram_claim_gib: 10.5
-  allow_cpu_offloading: true
-  distributed_across_workers: false
-  restart_on_error: false
-  generic_proxy: true
-"""
+from tests.cli.conftest import FULL_YAML, not_found
 
 
 def test_full_yaml_parses_every_section() -> None:

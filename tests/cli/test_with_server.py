@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from gpustack_tui.cli.main import cli
 from gpustack_tui.domain.deployment import DeploymentSpec
-from tests.cli.test_files import FULL_YAML
+from tests.cli.conftest import FULL_YAML
 from tests.fixtures.ports import free_port
 
 

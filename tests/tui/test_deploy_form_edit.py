@@ -17,10 +17,10 @@ from gpustack_tui.tui.forms import build_spec, values_from_spec
 from gpustack_tui.tui.screens.deploy_form import DeployFormScreen
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.recreate import RecreateModal, config_changed, keeping_old
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.processes import backend_pids, environ
 from tests.fixtures.server import RunningServer
 from tests.fixtures.waiting import pilot_wait_until, wait_until
-from tests.server.control.test_lifecycle_stop_start import COMMAND
 from tests.tui.conftest import SIZE
 from tests.tui.samples import instance
 
@@ -126,7 +126,11 @@ async def test_edit_keep_then_recreate(server: RunningServer, tmp_path: Path):
             "name": "ed",
             "source": {"local_path": str(tmp_path)},
             "replicas": 2,
-            "advanced": {"command": COMMAND, "allow_cpu_offloading": True, "env": {"V": "one"}},
+            "advanced": {
+                "command": BACKEND_TEMPLATE,
+                "allow_cpu_offloading": True,
+                "env": {"V": "one"},
+            },
         }
     )
     server.client().create_deployment(spec)
@@ -143,7 +147,7 @@ async def test_edit_keep_then_recreate(server: RunningServer, tmp_path: Path):
         name = form.query_one("#name", Input)
         assert name.value == "ed" and name.disabled
         assert form.query_one("#local_path", Input).value == str(tmp_path)
-        assert form.query_one("#command", Input).value == COMMAND
+        assert form.query_one("#command", Input).value == BACKEND_TEMPLATE
         assert form.query_one("#env", TextArea).text == "V=one"
         assert form.query_one("#replicas", Input).value == "2"
         assert str(form.query_one("#submit").label) == "Save"

@@ -4,7 +4,6 @@ OpenAI test backend: an instance is recreated; a serving deployment needs its na
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.screens.confirm import ConfirmModal
 from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.server import RunningServer
 from tests.fixtures.sshd import SshdServer
 from tests.fixtures.waiting import pilot_wait_until
@@ -29,10 +28,7 @@ def served(server: RunningServer, sshd_server: SshdServer, tmp_path: Path) -> Ru
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps({"architectures": ["TinyForCausalLM"]}))
     (folder / "model.safetensors").write_bytes(b"\0" * 4096)
-    command = (
-        f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
-        "--model-path {model_path}"
-    )
+    command = f"{BACKEND_TEMPLATE} --model-path {{model_path}}"
     client = server.client()
     client.add_worker(
         sshd_server.destination,

@@ -9,7 +9,6 @@ picked repository, and the instance goes downloading -> running.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from gpustack_tui.tui.screens.scale import ScaleModal
 from gpustack_tui.tui.screens.type_to_confirm import TypeToConfirmModal
 from gpustack_tui.tui.widgets.log_view import LogView
 from gpustack_tui.tui.widgets.path_input import PathInput
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.hub_server import HubRepo, HubServer
 from tests.fixtures.models import write_chat_model
 from tests.fixtures.processes import processes_with
@@ -45,10 +44,7 @@ STARTED = "openai_test_backend: serving"
 
 def backend_command(extra: str = "") -> str:
     """The deployment's command: the OpenAI test backend on the instance's port."""
-    return (
-        f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
-        f"--model-path {{model_path}}{extra}"
-    )
+    return f"{BACKEND_TEMPLATE} --model-path {{model_path}}{extra}"
 
 
 def option_labels(field: PathInput) -> list[str]:

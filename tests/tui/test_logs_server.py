@@ -6,24 +6,20 @@ from __future__ import annotations
 
 import resource
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
-from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance
 from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.log_save import save_path
 from gpustack_tui.tui.log_stream import INITIAL_TAIL
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.widgets.log_view import LogView
+from tests.fixtures.chatty import start_again
 from tests.fixtures.server import RunningServer
-from tests.fixtures.waiting import pilot_wait_until, wait_until
-from tests.server.workers.test_workers_logs import PROGRAM, start_again
+from tests.fixtures.waiting import pilot_wait_until
 from tests.tui.conftest import SIZE
 
 
@@ -39,36 +35,6 @@ def file_size_limit(size: int) -> Iterator[None]:
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
         signal.signal(signal.SIGXFSZ, handler)
-
-
-@pytest.fixture
-def chatty(server: RunningServer, tmp_path: Path) -> Instance:
-    """An instance on the local worker whose program printed 5,000 lines."""
-    client = server.client()
-    client.add_worker("local", "local")
-    script = tmp_path / "chatty.py"
-    script.write_text(PROGRAM)
-    spec = {
-        "name": "chatty",
-        "source": {"local_path": str(tmp_path)},
-        "backend": "custom",
-        "advanced": {
-            "command": f"{sys.executable} {script} first",
-            "vram_claim_gib": 0,
-            "allow_cpu_offloading": True,
-        },
-    }
-    client.create_deployment(DeploymentSpec.model_validate(spec))
-
-    def started() -> Instance | None:
-        instances = client.list_instances()
-        return instances[0] if instances and instances[0].pid else None
-
-    instance = wait_until("the instance to start", started, timeout=30)
-    wait_until(
-        "its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1), timeout=30
-    )
-    return instance
 
 
 async def test_save_previous_run_and_a_failed_save(

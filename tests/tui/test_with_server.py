@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from gpustack_tui.tui.screens.deployments import DeploymentsScreen
 from gpustack_tui.tui.screens.logs import LogsScreen
 from gpustack_tui.tui.screens.workers import WorkersScreen
 from gpustack_tui.tui.widgets.log_view import LogView
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.models import write_chat_model
 from tests.fixtures.server import RunningServer, stop_server
 from tests.fixtures.sshd import SshdServer
@@ -234,7 +233,7 @@ async def test_add_worker_deploy_and_follow_the_log(
         # Deploy through the form; its command prints an env variable first.
         command = (
             'sh -c \'echo greeting=$GREETING; exec "$0" "$@"\' '
-            f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
+            f"{BACKEND_TEMPLATE} "
             "--model-path {model_path} --chunk-delay 0.01"
         )
         await pilot.press("n")

@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from gpustack_tui.client import ApiError
-from tests.fixtures.server import RunningServer, cli, start_server, stop_server
-from tests.server.api.test_bad_input import spec
+from tests.fixtures.server import RunningServer, cli, deployment_body, start_server, stop_server
 
 
 def _key_rows(server: RunningServer) -> list[tuple]:
@@ -102,7 +101,7 @@ def test_scope_and_no_instance(server: RunningServer, tmp_path) -> None:
 def client_spec(name: str, tmp_path):
     from gpustack_tui.domain.deployment import DeploymentSpec
 
-    return DeploymentSpec.model_validate(spec(name, str(tmp_path)))
+    return DeploymentSpec.model_validate(deployment_body(name, str(tmp_path)))
 
 
 def test_usage_and_metrics_need_the_token_and_count(server: RunningServer, tmp_path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from gpustack_tui.client import ApiError
 from gpustack_tui.domain.deployment import DeploymentSpec
 from tests.fixtures.ports import free_port
-from tests.fixtures.server import RunningServer, cli
+from tests.fixtures.server import RunningServer, cli, deployment_body
 
 
 def dump_state(server: RunningServer) -> list[tuple]:
@@ -24,15 +23,6 @@ def dump_state(server: RunningServer) -> list[tuple]:
         return rows
     finally:
         db.close()
-
-
-def spec(name: str, path: str, **advanced: object) -> dict:
-    """A custom-backend deployment body."""
-    return {
-        "name": name,
-        "source": {"local_path": path},
-        "advanced": {"command": f"{sys.executable} -m http.server {{port}}", **advanced},
-    }
 
 
 def test_unreachable_worker_is_refused_and_not_stored(server: RunningServer) -> None:
@@ -71,7 +61,7 @@ def test_missing_model_path_is_refused(server: RunningServer, tmp_path) -> None:
     before = dump_state(server)
     with server.client() as client, pytest.raises(ApiError) as refused:
         client.create_deployment(
-            DeploymentSpec.model_validate(spec("ghost", str(tmp_path / "no-such-model")))
+            DeploymentSpec.model_validate(deployment_body("ghost", str(tmp_path / "no-such-model")))
         )
     assert refused.value.code == "model_path_missing"
     assert "no-such-model" in refused.value.message and "local" in refused.value.message
@@ -103,7 +93,7 @@ def test_malformed_env_in_the_api_body_is_422(server: RunningServer, tmp_path) -
     token = server.paths.token_file.read_text().strip()
     response = httpx.post(
         f"{server.url}/api/v1/deployments",
-        json=spec("m", str(tmp_path), env={"BAD NAME": "1"}),
+        json=deployment_body("m", str(tmp_path), env={"BAD NAME": "1"}),
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 422
@@ -116,7 +106,7 @@ def test_unbalanced_quote_in_the_command_is_refused(server: RunningServer, tmp_p
     token = server.paths.token_file.read_text().strip()
     response = httpx.post(
         f"{server.url}/api/v1/deployments",
-        json={**spec("m", str(tmp_path)), "advanced": {"command": "serve 'oops {port}"}},
+        json={**deployment_body("m", str(tmp_path)), "advanced": {"command": "serve 'oops {port}"}},
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 422
@@ -151,7 +141,7 @@ def test_a_malformed_hub_repository_is_refused_before_any_network_call(
     token = server.paths.token_file.read_text().strip()
     for path, body in (
         ("/api/v1/estimate", {"source": {"modelscope": "(garbage) id"}}),
-        ("/api/v1/deployments", {**spec("m", "/x"), "source": {"huggingface": "a/b/c"}}),
+        ("/api/v1/deployments", {**deployment_body("m", "/x"), "source": {"huggingface": "a/b/c"}}),
     ):
         response = httpx.post(
             f"{server.url}{path}", json=body, headers={"Authorization": f"Bearer {token}"}

@@ -5,7 +5,6 @@ loopback hub, and the instance goes downloading -> starting -> running on the do
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.hub import use_hub
 from tests.fixtures.hub_server import HF_TOKEN, HubRepo, HubServer
 from tests.fixtures.server import RunningServer, running_server
@@ -59,10 +58,7 @@ def hub_server(hub: HubServer, tmp_path: Path) -> Iterator[RunningServer]:
 
 def deploy(server: RunningServer, source: str, restart_on_error: bool = True) -> None:
     """Deploy REPO from `source` with the test backend as the custom backend."""
-    command = (
-        f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
-        "--model-path {model_path}"
-    )
+    command = f"{BACKEND_TEMPLATE} --model-path {{model_path}}"
     spec = DeploymentSpec.model_validate(
         {
             "name": "chat",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.processes import backend_pids, environ
 from tests.fixtures.server import RunningServer
 from tests.fixtures.waiting import wait_until
-from tests.server.control.test_lifecycle_stop_start import COMMAND
 
 
 def running_names(server: RunningServer, name: str) -> list[str]:
@@ -27,7 +27,11 @@ def test_an_edit_leaves_running_instances_alone_and_applies_replicas_at_once(
             "name": "edited",
             "source": {"local_path": str(tmp_path)},
             "replicas": 1,
-            "advanced": {"command": COMMAND, "allow_cpu_offloading": True, "env": {"V": "old"}},
+            "advanced": {
+                "command": BACKEND_TEMPLATE,
+                "allow_cpu_offloading": True,
+                "env": {"V": "old"},
+            },
         }
     )
     client = server.client()

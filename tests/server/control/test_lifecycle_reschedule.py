@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.server.control.lifecycle import RESCHEDULE_ENV
 from gpustack_tui.server.workers.keepalive import KEEPALIVE_ENV
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.processes import agent_pids, backend_pids, parent_pid
 from tests.fixtures.server import start_server, stop_server
 from tests.fixtures.sshd import SshdServer
@@ -37,7 +36,7 @@ def test_instances_of_a_lost_worker_move_and_the_old_ones_stop_when_it_returns(
             str(sshd_server.identity_file),
             sshd_server.host_key_fingerprint,
         )
-        command = f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}}"
+        command = BACKEND_TEMPLATE
         spec = {
             "name": "moving",
             "source": {"local_path": str(tmp_path)},

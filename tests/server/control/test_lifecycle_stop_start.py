@@ -4,7 +4,6 @@ and the TUI's keys, against a real server with the local worker running the test
 from __future__ import annotations
 
 import sqlite3
-import sys
 from pathlib import Path
 
 from gpustack_tui.client import ApiError
@@ -12,13 +11,11 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
 from gpustack_tui.tui.app import GpustackApp
 from gpustack_tui.tui.screens.confirm import ConfirmModal
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.processes import backend_pids
 from tests.fixtures.server import RunningServer, cli
 from tests.fixtures.waiting import pilot_wait_until, wait_until
 from tests.tui.conftest import SIZE
-
-COMMAND = f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}}"
 
 
 def deploy(server: RunningServer, name: str, replicas: int, path: Path) -> None:
@@ -26,7 +23,7 @@ def deploy(server: RunningServer, name: str, replicas: int, path: Path) -> None:
         "name": name,
         "source": {"local_path": str(path)},
         "replicas": replicas,
-        "advanced": {"command": COMMAND, "allow_cpu_offloading": True},
+        "advanced": {"command": BACKEND_TEMPLATE, "allow_cpu_offloading": True},
     }
     server.client().create_deployment(DeploymentSpec.model_validate(spec))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.server.workers.keepalive import KEEPALIVE_ENV
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.processes import agent_pids, backend_pids, parent_pid
 from tests.fixtures.server import RunningServer, start_server, stop_server
 from tests.fixtures.sshd import SshdServer
@@ -100,10 +99,7 @@ def scene(
             str(sshd_server.identity_file),
             sshd_server.host_key_fingerprint,
         )
-        command = (
-            f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}} "
-            "--chunk-delay 0.01"
-        )
+        command = f"{BACKEND_TEMPLATE} --chunk-delay 0.01"
         spec = {
             "name": model,
             "source": {"local_path": str(model_dir)},

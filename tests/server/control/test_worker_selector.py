@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import InstanceState
-from tests.fixtures.backend import BACKEND_SCRIPT
+from tests.fixtures.backend import BACKEND_TEMPLATE
 from tests.fixtures.server import RunningServer, cli
 
 
 def test_selector_waits_for_a_matching_worker(server: RunningServer, tmp_path) -> None:
     server.client().add_worker("local")
-    command = f"{sys.executable} {BACKEND_SCRIPT} --port {{port}} --model-name {{model_name}}"
+    command = BACKEND_TEMPLATE
     spec = DeploymentSpec.model_validate(
         {
             "name": "picky",

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from gpustack_tui.server.proxy.lean_server import tls_context
+from tests.fixtures.tls import self_signed
 from tests.server.proxy.support import read_request_head, route
-from tests.server.proxy.test_listener import self_signed
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "one two three"}]}
 

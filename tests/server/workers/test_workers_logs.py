@@ -6,106 +6,51 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 
 from gpustack_tui.client import ApiError
-from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance
-from tests.agent.conftest import AgentProcess
+from tests.fixtures.chatty import start_again
 from tests.fixtures.server import RunningServer, cli
 from tests.fixtures.waiting import wait_until
 
-PROGRAM = (
-    "import sys, time\n"
-    "for i in range(5000):\n"
-    "    print(sys.argv[1], 'line', i)\n"
-    "sys.stdout.flush()\n"
-    "time.sleep(120)\n"
-)
 
-
-@pytest.fixture
-def placed(server: RunningServer, tmp_path: Any) -> Instance:
-    """One instance of a program that prints 5,000 lines, placed on the local worker."""
+def test_tail_and_previous(server: RunningServer, chatty: Instance) -> None:
     client = server.client()
-    client.add_worker("local", "local")
-    script = tmp_path / "chatty.py"  # a file: braces in a command line are placeholders
-    script.write_text(PROGRAM)
-    command = f"{sys.executable} {script} first"
-    spec = {
-        "name": "chatty",
-        "source": {"local_path": str(tmp_path)},
-        "backend": "custom",
-        "advanced": {"command": command, "vram_claim_gib": 0, "allow_cpu_offloading": True},
-    }
-    client.create_deployment(DeploymentSpec.model_validate(spec))
-
-    def started() -> Instance | None:
-        instances = client.list_instances()
-        return instances[0] if instances and instances[0].pid else None
-
-    instance = wait_until("the instance to start", started, timeout=30)
-    wait_until(
-        "its log", lambda: "first line 4999" in client.read_logs(instance.name, tail=1), timeout=30
-    )
-    return instance
-
-
-def start_again(server: RunningServer, instance: Instance, tag: str) -> None:
-    """End the instance's program and start its workload anew, as a restart does."""
-    os.kill(instance.pid or 0, signal.SIGKILL)
-    agent = AgentProcess(server.paths.local_agent_home)
-    try:
-        workload = instance.workload_name
-
-        def exited() -> bool:
-            listed = agent.call("list")["instances"]
-            return next(w for w in listed if w["name"] == workload)["state"] == "exited"
-
-        wait_until("the program to exit", exited, timeout=30)
-        agent.call("start", name=workload, argv=[sys.executable, "-c", PROGRAM, tag])
-    finally:
-        agent.close()
-
-
-def test_tail_and_previous(server: RunningServer, placed: Instance) -> None:
-    client = server.client()
-    assert client.read_logs(placed.name, tail=3) == (
+    assert client.read_logs(chatty.name, tail=3) == (
         "first line 4997\nfirst line 4998\nfirst line 4999\n"
     )
-    assert client.read_logs(placed.name, tail=0) == ""
-    assert client.read_logs(placed.name).count("\n") == 5000
+    assert client.read_logs(chatty.name, tail=0) == ""
+    assert client.read_logs(chatty.name).count("\n") == 5000
 
     with pytest.raises(ApiError) as caught:
-        client.read_logs(placed.name, previous=True)
+        client.read_logs(chatty.name, previous=True)
     assert caught.value.code == "no_previous_log"
     assert "has no previous log" in caught.value.message
-    refused = cli(server, "logs", placed.name, "--previous", "--follow", check=False)
+    refused = cli(server, "logs", chatty.name, "--previous", "--follow", check=False)
     assert refused.returncode == 2 and "leave out --follow" in refused.stderr
 
-    start_again(server, placed, "second")
+    start_again(server, chatty, "second")
     wait_until(
-        "the new run's log", lambda: "second line 4999" in client.read_logs(placed.name), timeout=30
+        "the new run's log", lambda: "second line 4999" in client.read_logs(chatty.name), timeout=30
     )
-    assert client.read_logs(placed.name, tail=1) == "second line 4999\n"
-    previous = client.read_logs(placed.name, previous=True)
+    assert client.read_logs(chatty.name, tail=1) == "second line 4999\n"
+    previous = client.read_logs(chatty.name, previous=True)
     assert previous.startswith("first line 0\n") and previous.endswith("first line 4999\n")
-    assert client.read_logs(placed.name, previous=True, tail=2) == (
+    assert client.read_logs(chatty.name, previous=True, tail=2) == (
         "first line 4998\nfirst line 4999\n"
     )
-    printed = cli(server, "logs", placed.name, "--previous", "--tail", "1", check=False)
+    printed = cli(server, "logs", chatty.name, "--previous", "--tail", "1", check=False)
     assert (printed.returncode, printed.stdout) == (0, "first line 4999\n")
 
 
-def test_a_follower_crosses_into_the_new_run(server: RunningServer, placed: Instance) -> None:
+def test_a_follower_crosses_into_the_new_run(server: RunningServer, chatty: Instance) -> None:
     follower = subprocess.Popen(
-        [sys.executable, "-m", "gpustack_tui", "logs", placed.name, "--follow", "--tail", "1"],
+        [sys.executable, "-m", "gpustack_tui", "logs", chatty.name, "--follow", "--tail", "1"],
         env=server.cli_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -126,7 +71,7 @@ def test_a_follower_crosses_into_the_new_run(server: RunningServer, placed: Inst
 
     try:
         read_until(b"first line 4999\n")
-        start_again(server, placed, "again")
+        start_again(server, chatty, "again")
         read_until(b"again line 4999\n")
     finally:
         follower.kill()
