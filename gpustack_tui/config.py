@@ -3,12 +3,16 @@
 One installation = one data dir. `--data-dir` (or GPUSTACK_TUI_DATA_DIR) puts everything of an
 installation - state, token, known hosts, logs, the running server's address - under one folder,
 so that tests and demos never touch the user's own. Without it, platformdirs' per-user folders.
+Every process of an installation (TUI, CLI, the server the launcher starts) resolves the same
+folders: the launcher passes `--data-dir` on exactly when it was given one (`Paths.root`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,8 @@ SERVER_URL_ENV = "GPUSTACK_TUI_SERVER"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9190
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -28,6 +34,13 @@ class Paths:
     data_dir: Path
     config_dir: Path
     state_dir: Path
+    root: Path | None = None
+    """The one folder holding everything, when the installation was chosen by `--data-dir` or
+    GPUSTACK_TUI_DATA_DIR; None for the user's default (platformdirs' three folders)."""
+
+    def server_args(self) -> list[str]:
+        """The options that make a `gpustack-tui server` resolve this same installation."""
+        return ["--data-dir", str(self.root)] if self.root is not None else []
 
     @property
     def database(self) -> Path:
@@ -81,12 +94,47 @@ def resolve_paths(data_dir: str | Path | None = None) -> Paths:
     chosen = data_dir or os.environ.get(DATA_DIR_ENV)
     if chosen:
         root = Path(chosen).expanduser().resolve()
-        return Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state")
-    return Paths(
+        return single_folder(root)
+    paths = Paths(
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
         state_dir=Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)),
     )
+    adopt_misplaced(paths)
+    return paths
+
+
+def single_folder(root: Path) -> Paths:
+    """An installation kept entirely under `root` (what `--data-dir` chooses)."""
+    return Paths(data_dir=root, config_dir=root / "config", state_dir=root / "state", root=root)
+
+
+def adopt_misplaced(paths: Paths) -> list[Path]:
+    """Move into the default installation's config and state folders what an earlier launcher
+    left under its data folder (it started the server with `--data-dir <data folder>`, so the
+    token, known hosts and server address went to `<data folder>/config` and `/state`). A file
+    already in its right place wins; nothing is deleted. Returns the files moved."""
+    misplaced = single_folder(paths.data_dir)
+    moved: list[Path] = []
+    for wrong, right in (
+        (misplaced.config_dir, paths.config_dir),
+        (misplaced.state_dir, paths.state_dir),
+    ):
+        if wrong == right or not wrong.is_dir():
+            continue
+        for item in sorted(wrong.iterdir()):
+            target = right / item.name
+            if target.exists() or not item.is_file():
+                continue
+            right.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                shutil.move(item, target)  # a rename, or a copy across file systems
+            except OSError as exc:  # another process moved it first, or a read-only folder
+                log.warning("could not move %s to %s: %s", item, target, exc)
+                continue
+            log.warning("moved %s (left there by an earlier launcher) to %s", item, target)
+            moved.append(target)
+    return moved
 
 
 def server_url(paths: Paths, explicit: str | None = None) -> str:
