@@ -1,14 +1,16 @@
 """The built-in inference backends: versions, images, health paths and what each can do.
 
-Images follow GPUStack's runner tags (`gpustack/runner:<toolkit><ver>[-<variant>]-<service><ver>`)
-so that operators can use the images they already pull for GPUStack.
+Images follow GPUStack's runner tags
+(`docker.io/gpustack/runner:<toolkit><ver>[-<variant>]-<service><ver>`) so that operators can use
+the images they already pull for GPUStack. Each is a full reference, registry included: stock
+podman refuses short names; a mirror rewrites them per worker (`domain/images.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-RUNNER = "gpustack/runner"
+RUNNER = "docker.io/gpustack/runner"
 
 
 @dataclass(frozen=True)

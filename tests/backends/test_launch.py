@@ -22,7 +22,7 @@ def vllm_ctx(**kw) -> NodeContext:
 
 def test_5_vllm_one_gpu() -> None:
     plan = build(vllm_ctx())
-    assert plan.image == "gpustack/runner:cuda12.9-vllm0.25.1"
+    assert plan.image == "docker.io/gpustack/runner:cuda12.9-vllm0.25.1"
     assert plan.argv == [
         "vllm", "serve", QWEN, "--max-model-len", "8192",
         "--disable-access-log-for-endpoints", "/metrics", "--enable-prompt-tokens-details",

@@ -41,7 +41,7 @@ def config_of(plan) -> dict:
 
 def test_single_npu() -> None:
     plan = build(mindie_ctx())
-    assert plan.image == "gpustack/runner:cann8.5-910b-mindie2.3.0"
+    assert plan.image == "docker.io/gpustack/runner:cann8.5-910b-mindie2.3.0"
     assert plan.gpus == (0,)
     assert plan.env["MIES_CONFIG_JSON_PATH"] == MINDIE_CONFIG
     assert plan.env["MIES_SERVICE_MONITOR_MODE"] == "1"

@@ -128,7 +128,7 @@ def test_plan_of_a_built_in_backend_shows_launch_and_context(tmp_path: Path) -> 
     assert (node["worker"], node["gpus"]) == ("w1", [1])
     assert node["vram_claim_bytes"] == {"1": int(80 * GIB * 0.9)}
     assert replica["max_context"] == 32768
-    assert node["launch"]["image"].startswith("gpustack/runner:cuda")
+    assert node["launch"]["image"].startswith("docker.io/gpustack/runner:cuda")
     assert node["launch"]["argv"][:3] == ["vllm", "serve", str(model)]
     assert "--max-num-seqs" in node["launch"]["argv"]
     text = run_plan("--deployment", str(spec), "--cluster", str(cluster))

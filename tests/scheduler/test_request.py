@@ -126,7 +126,7 @@ def test_llama_70b_needs_two_h100s_and_the_dry_run_shows_launch_and_context() ->
     expected = estimate_for_spec(chosen, LLAMA_70B, [H100, H100]).largest_context
     assert replica["max_context"] == expected and expected > 0
     launch = node["launch"]
-    assert launch["image"] == "gpustack/runner:cuda12.9-vllm0.25.1"
+    assert launch["image"] == "docker.io/gpustack/runner:cuda12.9-vllm0.25.1"
     argv = launch["argv"]
     assert argv[:3] == ["vllm", "serve", "{model_path}"]  # a hub model: its path comes later
     for flag, value in (
