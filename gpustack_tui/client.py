@@ -119,15 +119,17 @@ class Client:
         name: str | None = None,
         identity_file: str | None = None,
         accept_host_key: str | None = None,
+        image_mirrors: dict[str, str] | None = None,
     ) -> Worker:
-        """Connect to a worker and keep it. An unknown host key raises ApiError code
-        `host_key_unknown` with details {fingerprint, key_type, host}: show it, then call again
-        with `accept_host_key=<fingerprint>`."""
+        """Connect to a worker and keep it (with its own `image_mirrors`, {from: to}). An
+        unknown host key raises ApiError code `host_key_unknown` with details {fingerprint,
+        key_type, host}: show it, then call again with `accept_host_key=<fingerprint>`."""
         body = {
             "destination": destination,
             "name": name,
             "identity_file": identity_file,
             "accept_host_key": accept_host_key,
+            "image_mirrors": image_mirrors or {},
         }
         return Worker.model_validate(self._request("POST", "/api/v1/workers", json=body).json())
 
@@ -139,6 +141,19 @@ class Client:
         """Replace a worker's labels."""
         response = self._request("PUT", f"/api/v1/workers/{name}/labels", json=labels)
         return Worker.model_validate(response.json())
+
+    def set_worker_image_mirrors(self, name: str, mirrors: dict[str, str]) -> Worker:
+        """Replace a worker's own image mirrors ({from prefix: to prefix})."""
+        response = self._request("PUT", f"/api/v1/workers/{name}/image-mirrors", json=mirrors)
+        return Worker.model_validate(response.json())
+
+    def image_mirrors(self) -> dict[str, str]:
+        """The installation's image mirrors ({from prefix: to prefix})."""
+        return dict(self._request("GET", "/api/v1/image-mirrors").json())
+
+    def set_image_mirrors(self, mirrors: dict[str, str]) -> dict[str, str]:
+        """Replace the installation's image mirrors; returns them as stored."""
+        return dict(self._request("PUT", "/api/v1/image-mirrors", json=mirrors).json())
 
     # -- deployments ------------------------------------------------------------------------
 

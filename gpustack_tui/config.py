@@ -78,6 +78,11 @@ class Paths:
         return self.config_dir / "tui.toml"
 
     @property
+    def image_settings_file(self) -> Path:
+        """The installation's image mirrors (`[mirrors]`, see server/state/image_settings.py)."""
+        return self.config_dir / "images.toml"
+
+    @property
     def local_agent_home(self) -> Path:
         """The agent home of the head node's own worker (`local`)."""
         return self.data_dir / "local-agent"

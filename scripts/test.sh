@@ -17,7 +17,8 @@ FAST_TIER=(tests/domain tests/estimate tests/scheduler tests/backends tests/sour
            tests/server/workers/test_workers_destination.py tests/agent/test_gpu_parsers.py
            tests/agent/test_runtime_argv.py tests/cli/test_deploy_flags.py tests/cli/test_output.py
            tests/tui/test_presentation.py tests/tui/test_deployments_query.py
-           tests/tui/test_keymap.py tests/tui/test_forms.py
+           tests/tui/test_keymap.py tests/tui/test_forms.py tests/cli/test_mirrors_cli.py
+           tests/server/api/test_image_mirrors.py
            # these start servers or CLI processes: the full run has them
            --ignore=tests/sources/test_api.py --ignore=tests/scheduler/test_plan.py
            --ignore=tests/server/proxy/test_listener.py)

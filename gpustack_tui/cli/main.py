@@ -21,6 +21,7 @@ from gpustack_tui.cli import (
     instances_cmd,
     keys_cmd,
     lifecycle_cmd,
+    mirrors_cmd,
     plan_cmd,
     server_cmd,
     workers_cmd,
@@ -142,6 +143,7 @@ cli.add_command(lifecycle_cmd.stop)
 cli.add_command(lifecycle_cmd.start)
 cli.add_command(demo_cmd.demo)
 cli.add_command(backends_cmd.backends)
+cli.add_command(mirrors_cmd.mirrors)
 
 
 def main(argv: list[str] | None = None) -> None:

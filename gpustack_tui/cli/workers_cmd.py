@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from gpustack_tui.cli.common import EXIT_USAGE, AppContext, CliError, clean, pass_app
+from gpustack_tui.cli.mirrors_cmd import parse_mirror_options
 from gpustack_tui.cli.output import echo_json, echo_lines, format_gpus, workers_table
 from gpustack_tui.client import ApiError
 
@@ -56,6 +57,14 @@ def host_key_error(app: AppContext, exc: ApiError, retry_args: list[str]) -> Cli
     metavar="FINGERPRINT",
     help="Trust this host key fingerprint (SHA256:...), as shown by a first attempt.",
 )
+@click.option(
+    "--image-mirror",
+    "image_mirrors",
+    multiple=True,
+    metavar="FROM=TO",
+    help="Pull images starting with FROM from TO instead on this worker, e.g. "
+    "docker.io/gpustack/=registry.lab:5000/gpustack/ (repeatable; see `gpustack-tui mirrors`).",
+)
 @pass_app
 def add(
     app: AppContext,
@@ -63,6 +72,7 @@ def add(
     name: str | None,
     identity: str | None,
     accept_host_key: str | None,
+    image_mirrors: tuple[str, ...],
 ) -> None:
     """Connect to a worker and keep it.
 
@@ -71,10 +81,15 @@ def add(
     fingerprint with the command that accepts it.
     """
     identity_file = _identity_path(identity)
+    mirrors = parse_mirror_options(image_mirrors)
     click.echo(f"connecting to {destination} ...", err=True)
     try:
         worker = app.client(timeout=ADD_TIMEOUT_S).add_worker(
-            destination, name=name, identity_file=identity_file, accept_host_key=accept_host_key
+            destination,
+            name=name,
+            identity_file=identity_file,
+            accept_host_key=accept_host_key,
+            image_mirrors=mirrors,
         )
     except ApiError as exc:
         if exc.code != "host_key_unknown":
@@ -84,6 +99,8 @@ def add(
             retry += ["--name", name]
         if identity_file:
             retry += ["--identity", identity_file]
+        for rule in image_mirrors:
+            retry += ["--image-mirror", rule]
         raise host_key_error(app, exc, retry) from None
     click.echo(
         f"added worker {clean(worker.name)}: {worker.state.value}, {format_gpus(worker.gpus)}"

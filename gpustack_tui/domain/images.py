@@ -90,3 +90,13 @@ def rewrite(reference: str, *mirror_sets: Mapping[str, str]) -> str:
             longest = max(matching, key=len)
             return mirrors[longest] + qualified[len(longest) :]
     return qualified
+
+
+def checked_mirrors(mirrors: Mapping[str, str]) -> dict[str, str]:
+    """`mirrors` ({from prefix: to prefix}) as a dict; ValueError naming the first malformed
+    rule."""
+    for from_prefix, to_prefix in mirrors.items():
+        problem = check_mirror(from_prefix, to_prefix)
+        if problem:
+            raise ValueError(problem)
+    return dict(mirrors)

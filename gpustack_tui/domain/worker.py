@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from gpustack_tui.domain.images import checked_mirrors
 
 
 class Gpu(BaseModel):
@@ -39,6 +41,8 @@ class Worker(BaseModel):
     identity_file: str | None = None
     cluster: str = "default"
     labels: dict[str, str] = Field(default_factory=dict)
+    image_mirrors: dict[str, str] = Field(default_factory=dict)
+    """This worker's image prefix rewrites ({from: to}), before the installation's."""
     state: WorkerState = WorkerState.CONNECTING
     state_message: str = ""
     gpus: list[Gpu] = Field(default_factory=list)
@@ -46,6 +50,11 @@ class Worker(BaseModel):
     memory_total: int = 0
     agent_version: str = ""
     last_seen: float = 0.0
+
+    @field_validator("image_mirrors")
+    @classmethod
+    def _check_mirrors(cls, value: dict[str, str]) -> dict[str, str]:
+        return checked_mirrors(value)
 
 
 class GpuHolder(BaseModel):

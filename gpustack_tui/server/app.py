@@ -18,6 +18,7 @@ from gpustack_tui.server.api import backends as backends_api
 from gpustack_tui.server.api import deployments, instances, keys, plan, usage, workers
 from gpustack_tui.server.api import estimate as estimate_api
 from gpustack_tui.server.api import files as files_api
+from gpustack_tui.server.api import image_mirrors as image_mirrors_api
 from gpustack_tui.server.api import model_search as model_search_api
 from gpustack_tui.server.api import worker_stats as worker_stats_api
 from gpustack_tui.server.api.errors import install_error_handlers
@@ -137,6 +138,7 @@ def create_app(
     management.include_router(backends_api.router)
     management.include_router(files_api.router)
     management.include_router(worker_stats_api.router)
+    management.include_router(image_mirrors_api.router)
     app.include_router(management)
 
     @app.get("/metrics", tags=["server"], dependencies=[Depends(guard)])

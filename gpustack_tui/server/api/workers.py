@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
+from gpustack_tui.domain.images import checked_mirrors
 from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.api.errors import ApiException
 from gpustack_tui.server.context import ServerContext, get_context
@@ -31,6 +32,15 @@ class AddWorker(BaseModel):
     name: str | None = None
     identity_file: str | None = None
     accept_host_key: str | None = None
+    image_mirrors: dict[str, str] = {}
+
+
+def _checked(mirrors: dict[str, str]) -> dict[str, str]:
+    """`mirrors` checked; 422 naming the first malformed rule."""
+    try:
+        return checked_mirrors(mirrors)
+    except ValueError as exc:
+        raise ApiException(422, "invalid", str(exc)) from exc
 
 
 @router.get("")
@@ -52,6 +62,7 @@ async def add_worker(body: AddWorker, ctx: Context) -> Worker:
         raise ApiException(
             422, "invalid", "worker name: use letters, digits, '.', '_' or '-' (at most 63)"
         )
+    mirrors = _checked(body.image_mirrors)
     wanted = body.name or default_worker_name(body.destination)
     if any(w.name == wanted or w.destination == body.destination for w in ctx.store.list_workers()):
         raise ApiException(
@@ -59,7 +70,11 @@ async def add_worker(body: AddWorker, ctx: Context) -> Worker:
         )
     try:
         worker = await ctx.sessions.connect_new(
-            body.destination, body.name, body.identity_file, body.accept_host_key
+            body.destination,
+            body.name,
+            body.identity_file,
+            body.accept_host_key,
+            image_mirrors=mirrors,
         )
     except (HostKeyUnknown, HostKeyChanged) as exc:
         raise ApiException(409, exc.code, exc.message, exc.details) from exc
@@ -78,6 +93,17 @@ def set_labels(name: str, labels: dict[str, str], ctx: Context) -> Worker:
     """Replace a worker's labels."""
     worker = ctx.store.get_worker(name)
     worker.labels = labels
+    ctx.store.save_worker(worker)
+    return worker
+
+
+@router.put("/{name}/image-mirrors")
+def set_image_mirrors(name: str, mirrors: dict[str, str], ctx: Context) -> Worker:
+    """Replace a worker's own image mirrors (they come before the installation's); 422 naming
+    a malformed rule. They apply to the next start and plan."""
+    checked = _checked(mirrors)
+    worker = ctx.store.get_worker(name)
+    worker.image_mirrors = checked
     ctx.store.save_worker(worker)
     return worker
 

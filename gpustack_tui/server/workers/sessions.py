@@ -81,8 +81,10 @@ class SessionManager:
         name: str | None,
         identity_file: str | None,
         accept_host_key: str | None,
+        image_mirrors: dict[str, str] | None = None,
     ) -> Worker:
-        """Open a connection to a new worker and store it; raises WorkerError for the caller.
+        """Open a connection to a new worker and store it (with its own `image_mirrors`);
+        raises WorkerError for the caller.
 
         Nothing is stored unless the agent answered: a refused host key or an unreachable host
         leaves the state as it was.
@@ -111,6 +113,7 @@ class SessionManager:
             memory_total=int(inventory.get("memory_total", 0)),
             agent_version=str(hello.get("agent_version", "")),
             last_seen=time.time(),
+            image_mirrors=image_mirrors or {},
         )
         try:
             self.store.add_worker(worker)

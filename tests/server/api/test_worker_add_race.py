@@ -26,6 +26,7 @@ class RacingSessions:
         name: str | None,
         identity_file: str | None,
         accept_host_key: str | None,
+        image_mirrors: dict[str, str] | None = None,
     ) -> Worker:
         """Store the racer's worker, then ours under the same name (the store refuses it)."""
         wanted = name or destination
