@@ -58,6 +58,26 @@ class Follower(BaseModel):
     pid: int | None = None
 
 
+class Phase(BaseModel):
+    """One phase of an instance's current run (`domain/phases.py`): its word, when it began and
+    when it ended (None: the current one)."""
+
+    name: str
+    started_at: float
+    ended_at: float | None = None
+
+
+class Failure(BaseModel):
+    """A run that ended in error: when, why (with the exit code when the process exited), its
+    last log lines (made safe for a terminal), and when it was restarted (None: not yet)."""
+
+    failed_at: float = 0.0
+    reason: str
+    exit_code: int | None = None
+    log_lines: list[str] = Field(default_factory=list)
+    restarted_at: float | None = None
+
+
 class Instance(BaseModel):
     """One replica of a deployment, as the server tracks it. A distributed instance has
     followers on other workers; it runs only while every node runs."""
@@ -79,6 +99,14 @@ class Instance(BaseModel):
     updated_at: float = 0.0
 
     followers: list[Follower] = Field(default_factory=list)
+
+    phase: str = Field("", description="the current phase's word (domain/phases.py)")
+    phase_since: float = Field(0.0, description="unix time it entered its current phase")
+    phases: list[Phase] = Field(default_factory=list, description="the current run's phases")
+    earlier_phases: int = Field(0, description="phases of the current run no longer kept")
+    failures: list[Failure] = Field(
+        default_factory=list, description="the last runs that ended in error, oldest first"
+    )
 
     @property
     def workload_name(self) -> str:

@@ -95,12 +95,16 @@ def restart_fields(instance: Instance, now: float) -> dict[str, object]:
     }
 
 
-def log_excerpt(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last `lines` non-blank lines of `text`, made safe for a terminal, each shortened,
-    joined by ` | ` so that the message stays on one table row."""
+def log_lines(text: str, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last `lines` non-blank lines of `text`, made safe for a terminal, each shortened."""
     clean = sanitize_terminal_text(text).replace("\t", " ")
     kept = [line.strip() for line in clean.splitlines() if line.strip()][-lines:]
-    return " | ".join(_shorten(line, MAX_LOG_LINE) for line in kept)
+    return [_shorten(line, MAX_LOG_LINE) for line in kept]
+
+
+def log_excerpt(text: str, lines: int = LOG_TAIL_LINES) -> str:
+    """`log_lines` joined by ` | `, so that the message stays on one table row."""
+    return " | ".join(log_lines(text, lines))
 
 
 def error_message(reason: str, log_tail: str, wait: float) -> str:

@@ -37,7 +37,8 @@ from typing import Any
 
 from gpustack_tui.backends.for_spec import DEFAULT_HEALTH_PATH, health_path_of
 from gpustack_tui.domain.deployment import DeploymentSpec
-from gpustack_tui.domain.instance import WORKLOAD_PREFIX, Instance, InstanceState
+from gpustack_tui.domain.instance import WORKLOAD_PREFIX, Failure, Instance, InstanceState
+from gpustack_tui.domain.phases import LOADING, phase_of
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.scheduler.scale_down import removal_order
 from gpustack_tui.server.control.health import HealthChecker
@@ -45,6 +46,7 @@ from gpustack_tui.server.control.lifecycle import (
     LOG_TAIL_LINES,
     LifecyclePolicy,
     error_message,
+    log_lines,
     restart_fields,
     restart_wait,
     workers_to_evacuate,
@@ -212,17 +214,26 @@ class Reconciler:
                 await self._fail(instance, "its process is gone from the worker", enabled)
             elif workload.get("state") != "running":
                 code = workload.get("exit_code")
-                await self._fail(instance, f"the process exited with code {code}", enabled)
+                await self._fail(instance, f"the process exited with code {code}", enabled, code)
             elif instance.followers and not await self._followers_run(
                 instance, workloads, ready, enabled
             ):
                 continue
             else:
                 pid = workload.get("pid")
-                if isinstance(pid, int) and pid != instance.pid:
+                new_pid = isinstance(pid, int) and pid != instance.pid
+                # The agent runs it: a starting instance now loads until its health passes.
+                loading = instance.state is InstanceState.STARTING and (
+                    phase_of(instance) != LOADING
+                )
+                if new_pid or loading:
                     instance = (
                         self.store.set_instance_state(
-                            instance.name, instance.state, instance.state_message, pid=pid
+                            instance.name,
+                            instance.state,
+                            instance.state_message,
+                            phase=LOADING if loading else None,
+                            pid=pid if new_pid else instance.pid,
                         )
                         or instance
                     )
@@ -262,7 +273,7 @@ class Reconciler:
                 return False
             if workload.get("state") != "running":
                 code = workload.get("exit_code")
-                await self._fail(instance, f"{where} exited with code {code}", enabled)
+                await self._fail(instance, f"{where} exited with code {code}", enabled, code)
                 return False
         return True
 
@@ -285,9 +296,11 @@ class Reconciler:
         if healthy and instance.state is not InstanceState.RUNNING:
             self._set(instance, InstanceState.RUNNING, "", restart_backoff=0)
         elif not healthy and instance.state is InstanceState.RUNNING:
-            self._set(instance, InstanceState.STARTING, f"health check failing: GET {path}")
+            message = f"health check failing: GET {path}"
+            self._set(instance, InstanceState.STARTING, message, phase=LOADING)
         elif not healthy and instance.state is InstanceState.UNREACHABLE:
-            self._set(instance, InstanceState.STARTING, f"waiting for GET {path} to answer")
+            message = f"waiting for GET {path} to answer"
+            self._set(instance, InstanceState.STARTING, message, phase=LOADING)
 
     async def _start(self, instance: Instance) -> None:
         try:
@@ -299,9 +312,11 @@ class Reconciler:
 
     # -- errors and restarts ----------------------------------------------------------------
 
-    async def _fail(self, instance: Instance, reason: str, restart_on_error: bool) -> None:
+    async def _fail(
+        self, instance: Instance, reason: str, restart_on_error: bool, exit_code: object = None
+    ) -> None:
         """Put the instance in error with `reason`, the last lines of its log, and when the
-        next restart comes."""
+        next restart comes; the failure (reason, exit code, log lines) joins its history."""
         tail = await self._log_tail(instance)
         failed = instance.model_copy(update={"state": InstanceState.ERROR})
         wait = restart_wait(failed, restart_on_error, self.clock(), self.policy)
@@ -311,7 +326,12 @@ class Reconciler:
         if not restart_on_error:
             message += f"; auto-restart is off: `gpustack-tui instances rm {instance.name}`"
             message += " replaces it"
-        self._set(instance, InstanceState.ERROR, message)
+        failure = Failure(
+            reason=reason,
+            exit_code=exit_code if isinstance(exit_code, int) else None,
+            log_lines=log_lines(tail),
+        )
+        self._set(instance, InstanceState.ERROR, message, failure=failure)
 
     async def _log_tail(self, instance: Instance) -> str:
         try:
@@ -331,7 +351,7 @@ class Reconciler:
     async def _restart(self, instance: Instance) -> None:
         """Start the instance again on its worker, under the same workload name (the agent
         runs an exited workload anew and keeps the previous run's log)."""
-        fields = restart_fields(instance, self.clock())
+        fields: dict[str, Any] = restart_fields(instance, self.clock())
         log.info(
             "instance %s: restart %s after: %s",
             instance.name,
@@ -436,14 +456,23 @@ class Reconciler:
         task.add_done_callback(self._tasks.discard)
 
     def _set(
-        self, instance: Instance, state: InstanceState, message: str, **fields: object
+        self,
+        instance: Instance,
+        state: InstanceState,
+        message: str,
+        phase: str | None = None,
+        failure: Failure | None = None,
+        **fields: object,
     ) -> None:
-        if instance.state is state and instance.state_message == message:
+        same_phase = phase is None or phase == phase_of(instance)
+        if instance.state is state and instance.state_message == message and same_phase:
             return
         log.info(
             "instance %s: %s -> %s %s", instance.name, instance.state.value, state.value, message
         )
-        self.store.set_instance_state(instance.name, state, message, **fields)
+        self.store.set_instance_state(
+            instance.name, state, message, phase=phase, failure=failure, **fields
+        )
 
     async def aclose(self) -> None:
         """Wait briefly for stops in flight; stop waiting for lists."""

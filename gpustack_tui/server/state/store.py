@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gpustack_tui.domain.deployment import DeploymentSpec
-from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.domain.instance import Failure, Instance, InstanceState
+from gpustack_tui.domain.phases import begin, move
 from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import Gpu, Worker, WorkerState
@@ -252,6 +253,7 @@ class Store:
         now = time.time()
         instance.created_at = instance.created_at or now
         instance.updated_at = now
+        begin(instance, now)
         with self._tx() as db:
             db.execute(
                 "INSERT INTO instances (name, deployment, data) VALUES (?, ?, ?)",
@@ -299,16 +301,24 @@ class Store:
         return instance
 
     def set_instance_state(
-        self, name: str, state: InstanceState, message: str = "", **fields: object
+        self,
+        name: str,
+        state: InstanceState,
+        message: str = "",
+        *,
+        phase: str | None = None,
+        failure: Failure | None = None,
+        **fields: object,
     ) -> Instance | None:
-        """Move an instance to `state` (and set other fields); None if it no longer exists."""
+        """Move an instance to `state` (and set other fields), recording its phases and
+        failures through `domain.phases.move` (the one place a state changes); None if it no
+        longer exists."""
         with self._lock:
             try:
                 instance = self.get_instance(name)
             except NotFound:
                 return None
-            instance.state = state
-            instance.state_message = message
+            move(instance, state, message, time.time(), phase=phase, failure=failure)
             for key, value in fields.items():
                 setattr(instance, key, value)
             self.save_instance(instance)

@@ -1,0 +1,98 @@
+"""Phases and failures recorded by a real server: the local worker with the real agent, the
+OpenAI test backend as a custom command (held back a few seconds, so that it loads), and a
+backend that crashes and is restarted. The bookkeeping's rules are in tests/domain/test_phases.py.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
+from tests.fixtures.backend import BACKEND_TEMPLATE
+from tests.fixtures.server import RunningServer, running_server
+from tests.fixtures.waiting import wait_until
+
+CRASH_LINE = "loading shard 7: checksum mismatch"
+CRASH = f"{sys.executable} -c " + shlex.quote(
+    f"import sys; print('starting up'); print({CRASH_LINE!r}, flush=True); sys.exit(3)"
+)
+
+
+@pytest.fixture
+def fast_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
+    """A server whose restart backoff starts at 1 s, with the local worker."""
+    monkeypatch.setenv(BACKOFF_BASE_ENV, "1")
+    with running_server(tmp_path / "install", local_worker=True) as running:
+        yield running
+
+
+def deploy(server: RunningServer, name: str, command: str, path: Path) -> None:
+    spec = {
+        "name": name,
+        "source": {"local_path": str(path)},
+        "advanced": {"command": command, "allow_cpu_offloading": True},
+    }
+    server.client().create_deployment(DeploymentSpec.model_validate(spec))
+
+
+def only_instance(server: RunningServer, name: str) -> Instance | None:
+    instances = server.client().get_deployment(name).instances
+    return instances[0] if len(instances) == 1 else None
+
+
+def test_a_start_records_its_phases_with_loading_before_running(
+    fast_server: RunningServer, tmp_path: Path
+) -> None:
+    # The workload runs (sh sleeps) for 3 s before the backend answers its health check.
+    command = f"sh -c {shlex.quote('sleep 3; exec ' + BACKEND_TEMPLATE)}"
+    deploy(fast_server, "slow", command, tmp_path)
+    running = wait_until(
+        "the instance running",
+        lambda: (
+            (i := only_instance(fast_server, "slow")) and i.state is InstanceState.RUNNING and i
+        ),
+        timeout=60,
+    )
+    names = [p.name for p in running.phases]
+    assert names[0] == "pending" and names[-3:] == ["starting", "loading", "running"], names
+    assert "scheduled" in names
+    assert (running.phase, running.phase_since) == ("running", running.phases[-1].started_at)
+    for before, after in zip(running.phases, running.phases[1:], strict=False):
+        assert before.ended_at == after.started_at
+    loading = running.phases[-2]
+    assert loading.ended_at is not None and loading.ended_at - loading.started_at > 1.5
+    assert running.phases[-1].ended_at is None
+    assert running.failures == []
+
+
+def test_a_crash_and_restart_keep_each_failure_with_its_exit_code_and_lines(
+    fast_server: RunningServer, tmp_path: Path
+) -> None:
+    deploy(fast_server, "crashy", CRASH, tmp_path)
+    restarted = wait_until(
+        "two failures, the first restarted",
+        lambda: (
+            (i := only_instance(fast_server, "crashy"))
+            and len(i.failures) >= 2
+            and i.failures[0].restarted_at is not None
+            and i
+        ),
+        timeout=60,
+    )
+    for failure in restarted.failures:
+        assert failure.exit_code == 3
+        assert failure.reason == "the process exited with code 3"
+        assert failure.log_lines[-2:] == ["starting up", CRASH_LINE]
+    first, second = restarted.failures[:2]
+    assert first.restarted_at is not None and first.failed_at <= first.restarted_at
+    assert first.restarted_at <= second.failed_at
+    # The current run began at the last restart: its first phase is `scheduled`.
+    assert restarted.phases[0].name == "scheduled"
+    assert restarted.restart_count >= 1
