@@ -6,7 +6,8 @@ so what a user previews is exactly what runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TypedDict
 
 from gpustack_tui.backends.catalog import BUILTIN, FAMILY_OF_VENDOR
@@ -42,6 +43,9 @@ class Site:
     # MindIE's rank table: every node's address and GPU indexes, in rank order.
     node_ips: tuple[str, ...] = ()
     node_gpu_indexes: tuple[tuple[int, ...], ...] = ()
+    # The image mirror rules of this node's worker, its own before the installation's
+    # (domain/images.mirror_sets): the plan carries the image the worker pulls.
+    image_mirrors: tuple[Mapping[str, str], ...] = field(default=(), hash=False)
 
 
 class _Placed(TypedDict):
@@ -101,10 +105,24 @@ def launch_plan(
     model_max_context: int | None = None,
     user_backend: UserBackend | None = None,
 ) -> LaunchPlan:
-    """What one node of an instance of `spec` runs at `site`. `port` None (a dry run) keeps
-    `{port}` in the command. ValueError when it cannot be built (no image for these GPUs, a
-    backend without a launch plan yet, a malformed command). A backend the user defined is
+    """What one node of an instance of `spec` runs at `site`, its image (if any) fully
+    qualified and rewritten by the site's mirror rules. `port` None (a dry run) keeps `{port}`
+    in the command. ValueError when it cannot be built (no image for these GPUs, a backend
+    without a launch plan yet, a malformed command or image). A backend the user defined is
     given as `user_backend`."""
+    plan = _launch_plan(spec, site, model_path, port, model_max_context, user_backend)
+    return plan.pulled_from(*site.image_mirrors)
+
+
+def _launch_plan(
+    spec: DeploymentSpec,
+    site: Site,
+    model_path: str,
+    port: int | None,
+    model_max_context: int | None = None,
+    user_backend: UserBackend | None = None,
+) -> LaunchPlan:
+    """The plan as the backend writes it, its image not yet rewritten."""
     placed: _Placed = {
         "model_path": model_path,
         "model_name": spec.name,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from gpustack_tui.domain.images import rewrite
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,18 @@ class LaunchPlan:
     image: str | None = None
     gpus: tuple[int, ...] = ()
     sidecar: LaunchPlan | None = None
+
+    def pulled_from(self, *mirror_sets: Mapping[str, str]) -> LaunchPlan:
+        """This plan (and its sidecar) with each image fully qualified and rewritten by the
+        first of `mirror_sets` with a matching rule: the image the worker pulls. ValueError for
+        an image that is no reference."""
+        if self.image is None and self.sidecar is None:
+            return self
+        return replace(
+            self,
+            image=None if self.image is None else rewrite(self.image, *mirror_sets),
+            sidecar=None if self.sidecar is None else self.sidecar.pulled_from(*mirror_sets),
+        )
 
     def as_json(self) -> dict[str, object]:
         """`{"image", "argv", "env"}` as `plan --json` shows each node's launch."""

@@ -100,3 +100,11 @@ def checked_mirrors(mirrors: Mapping[str, str]) -> dict[str, str]:
         if problem:
             raise ValueError(problem)
     return dict(mirrors)
+
+
+def mirror_sets(
+    worker: Mapping[str, str], installation: Mapping[str, str]
+) -> tuple[Mapping[str, str], ...]:
+    """The rule sets for a worker's images, in the order `rewrite` tries them: the worker's own
+    rules win over the installation's."""
+    return (worker, installation)

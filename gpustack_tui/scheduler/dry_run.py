@@ -4,6 +4,7 @@ both answer with it, so the deploy form's preview and the CLI agree."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gpustack_tui.backends.for_spec import Site, launch_plan
@@ -33,7 +34,10 @@ def max_context(
 
 
 def _sites(
-    placement: Placement, workers: dict[str, WorkerSnapshot], addresses: dict[str, str]
+    placement: Placement,
+    workers: dict[str, WorkerSnapshot],
+    addresses: dict[str, str],
+    mirrors: Mapping[str, tuple[Mapping[str, str], ...]],
 ) -> list[Site]:
     node_gpus = tuple(len(node.gpus) for node in placement.nodes)
     leader_ip = addresses.get(placement.leader.worker, "")
@@ -53,6 +57,7 @@ def _sites(
                 leader_ip=leader_ip,
                 node_ips=tuple(addresses.get(n.worker, "") for n in placement.nodes),
                 node_gpu_indexes=tuple(n.gpus for n in placement.nodes),
+                image_mirrors=mirrors.get(node.worker, ()),
             )
         )
     return sites
@@ -66,10 +71,13 @@ def dry_run(
     meta: ModelMetadata | None = None,
     addresses: dict[str, str] | None = None,
     user_backend: UserBackend | None = None,
+    mirrors: Mapping[str, tuple[Mapping[str, str], ...]] | None = None,
 ) -> dict[str, Any]:
     """`plan --json`'s answer: each replica's nodes with their claims and `launch`
-    (`{port}` filled at start), `max_context`, or the reasons nothing fits."""
+    (`{port}` filled at start; the image each worker pulls, by its `mirrors` rule sets),
+    `max_context`, or the reasons nothing fits."""
     addresses = addresses or {}
+    mirrors = mirrors or {}
     results: list[Placement | NoFit] = place_replicas(request, workers, placed, spec.replicas)
     report = plan_json(results)
     by_name = {w.name: w for w in workers}
@@ -77,7 +85,7 @@ def dry_run(
     for replica, result in zip(report["replicas"], results, strict=True):
         if isinstance(result, NoFit):
             continue
-        sites = _sites(result, by_name, addresses)
+        sites = _sites(result, by_name, addresses, mirrors)
         totals = [
             g.total
             for node in result.nodes

@@ -60,4 +60,7 @@ def plan_lines(plan: dict[str, Any]) -> list[str]:
                 f", RAM {format_bytes(node['ram_claim_bytes'])}" if node["ram_claim_bytes"] else ""
             )
             lines.append(f"    {node['worker']} ({role}): {where}{ram}")
+            image = (node.get("launch") or {}).get("image")
+            if image:
+                lines.append(f"        image {image}")
     return lines

@@ -167,3 +167,15 @@ def test_mindie_across_two_ascend_workers_gets_a_rank_table() -> None:
         assert "RANK_TABLE_FILE" in launch["env"]
         assert launch["env"]["NPU_MEMORY_FRACTION"] == "0.8"
         assert launch["env"].get("MIES_CONTAINER_IP") == addresses[node["worker"]], rank
+
+
+def test_the_dry_run_shows_the_image_each_worker_pulls_through_its_mirrors() -> None:
+    workers = [worker("w1", 1), worker("w2", 1)]
+    request = request_for(spec(replicas=2), 0, {}, QWEN3_8B, workers)
+    mirrors = {"w1": ({"docker.io/gpustack/": "registry.lab:5000/gpustack/"}, {})}
+    report = dry_run(spec(replicas=2), request, workers, [], QWEN3_8B, {}, None, mirrors)
+    images = {r["nodes"][0]["worker"]: r["nodes"][0]["launch"]["image"] for r in report["replicas"]}
+    assert images == {
+        "w1": "registry.lab:5000/gpustack/runner:cuda12.9-vllm0.25.1",
+        "w2": "docker.io/gpustack/runner:cuda12.9-vllm0.25.1",
+    }

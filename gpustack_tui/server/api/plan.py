@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.images import mirror_sets
 from gpustack_tui.domain.worker import WorkerState
 from gpustack_tui.scheduler.dry_run import dry_run
 from gpustack_tui.scheduler.snapshot import placed_instances, worker_snapshots
 from gpustack_tui.server.api.errors import ApiException
+from gpustack_tui.server.api.image_mirrors import installation_mirrors
 from gpustack_tui.server.context import ServerContext, get_context
 from gpustack_tui.server.control.model_facts import model_facts
 from gpustack_tui.server.control.node_start import user_backend_of
@@ -44,6 +46,7 @@ async def plan(spec: DeploymentSpec, ctx: Context) -> dict[str, Any]:
         user_backend = user_backend_of(ctx.store, spec)
     except NotFound as exc:
         raise ApiException(422, "invalid", f"{exc}: see `gpustack-tui backends ls`") from exc
+    installation = installation_mirrors(ctx)
     return dry_run(
         spec,
         request,
@@ -52,4 +55,5 @@ async def plan(spec: DeploymentSpec, ctx: Context) -> dict[str, Any]:
         facts.metadata,
         {w.name: w.address for w in workers},
         user_backend,
+        {w.name: mirror_sets(w.image_mirrors, installation) for w in workers},
     )

@@ -16,11 +16,13 @@ from gpustack_tui.backends.catalog import BUILTIN
 from gpustack_tui.backends.for_spec import Site, health_path_of, launch_plan
 from gpustack_tui.backends.plan import LaunchPlan
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.images import mirror_sets
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.domain.model import ModelMetadata
 from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.control.model_facts import local_or_hub_metadata
+from gpustack_tui.server.state.image_settings import read_mirrors
 from gpustack_tui.server.state.store import NotFound, Store
 from gpustack_tui.server.workers.errors import AgentError, WorkerUnreachable
 from gpustack_tui.server.workers.sessions import SessionManager
@@ -66,8 +68,14 @@ def nodes_of(store: Store, instance: Instance, leader: Worker) -> list[Node]:
     return nodes
 
 
-def site_of(node: Node, nodes: list[Node], ports: tuple[int, ...]) -> Site:
-    """Where `node` runs, with the shape of the whole instance when it spans workers."""
+def site_of(
+    node: Node,
+    nodes: list[Node],
+    ports: tuple[int, ...],
+    installation_mirrors: dict[str, str] | None = None,
+) -> Site:
+    """Where `node` runs, with the shape of the whole instance when it spans workers and the
+    image mirror rules of its worker (then the installation's)."""
     used = [g for g in node.worker.gpus if g.index in node.gpus]
     distributed = len(nodes) > 1
     return Site(
@@ -82,6 +90,7 @@ def site_of(node: Node, nodes: list[Node], ports: tuple[int, ...]) -> Site:
         ports=ports,
         node_ips=tuple(n.worker.address for n in nodes) if distributed else (),
         node_gpu_indexes=tuple(n.gpus for n in nodes) if distributed else (),
+        image_mirrors=mirror_sets(node.worker.image_mirrors, installation_mirrors or {}),
     )
 
 
@@ -155,10 +164,12 @@ async def launch(
         meta = await _metadata(sessions, spec, leader.name, model_paths[leader.name])
         context = meta.max_context if meta else None
         user_backend = user_backend_of(store, spec)
+        # Read at each start, so an edited file applies without a restart; malformed: ValueError.
+        installation = read_mirrors(sessions.paths.image_settings_file)
         plans = [
             launch_plan(
                 spec,
-                site_of(n, nodes, ports),
+                site_of(n, nodes, ports, installation),
                 model_paths[n.worker.name],
                 ports[0],
                 context,
@@ -183,7 +194,7 @@ async def launch(
             instance.name, InstanceState.ERROR, f"could not start: {exc.message}"
         )
         return
-    except (NotFound, ValueError) as exc:  # a removed backend, no image, a bad command
+    except (NotFound, ValueError) as exc:  # a removed backend, no image, a bad command or mirror
         store.set_instance_state(instance.name, InstanceState.ERROR, f"cannot start: {exc}")
         return
     where = f"{leader_plan.image}" if leader_plan.image else "a process"

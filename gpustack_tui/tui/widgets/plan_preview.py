@@ -58,6 +58,9 @@ def plan_text(plan: dict[str, Any]) -> Text:
             text.append(f"  {node.get('worker')} ({role}): ", style="bold")
             text.append(gpus or "CPU only")
             text.append(f", RAM {format_bytes(ram)}\n" if ram else "\n")
+            image = (node.get("launch") or {}).get("image")
+            if image:
+                text.append(f"    image {image}\n", style="dim")
     return text
 
 

@@ -3,10 +3,10 @@ launch plan runs as a container in real podman on the local worker, the health p
 running, and deleting it removes the container.
 
 The GPU is simulated (this machine has none) and the runner image is a stand-in: a busybox
-image tagged as vLLM's runner image whose `vllm` program prints what it was given and serves
-`/v1/models` with busybox httpd. Everything between them is real: metadata read from the model
-folder's config.json and safetensors header, the estimate, the scheduler, the launch plan, the
-agent, podman, the mount of the model folder, the health check.
+image tagged with the full reference of vLLM's runner image, whose `vllm` program prints what
+it was given and serves `/v1/models` with busybox httpd. Everything between them is real:
+metadata read from the model folder's config.json and safetensors header, the estimate, the
+scheduler, the launch plan, the agent, podman, the mount of the model folder, the health check.
 """
 
 from __future__ import annotations
@@ -112,6 +112,52 @@ def test_a_vllm_deployment_runs_in_podman_and_is_removed_with_it(
     assert "visible GPUs: 0" in log  # simulated: the variable, no device flag
     assert "model folder: config.json model.safetensors" in log  # mounted where the host has it
 
+    cli(podman_server, "rm", "tiny", "--yes")
+    wait_until("the container to be removed", lambda: containers(env) == [], timeout=60)
+
+
+MIRRORED = IMAGE.replace("docker.io/gpustack/", "localhost/mirror/gpustack/", 1)
+
+
+def test_a_workers_image_mirror_changes_the_planned_and_the_running_image(
+    podman_server: RunningServer, tmp_path: Path
+) -> None:
+    env = {k: os.environ[k] for k in ("CONTAINERS_CONF", "CONTAINERS_STORAGE_CONF")}
+    # Only the mirror holds the image now: running it proves the rewrite (there is no network).
+    for args in (("tag", IMAGE, MIRRORED), ("untag", IMAGE, IMAGE)):
+        done = podman(env, *args)
+        assert done.returncode == 0, done.stderr
+    cli(podman_server, "mirrors", "docker.io/=unreachable.lab/hub/")  # the installation's
+    shown = cli(
+        podman_server,
+        "mirrors",
+        "--worker",
+        "local",
+        "docker.io/gpustack/=localhost/mirror/gpustack/",
+    )
+    assert shown.stdout.strip() == "docker.io/gpustack/=localhost/mirror/gpustack/"
+    refused = cli(podman_server, "mirrors", "--worker", "local", "gpustack/=x.lab/", check=False)
+    assert refused.returncode == 2
+    assert "'gpustack/=x.lab/'" in refused.stderr
+    folder = write_tiny_model(tmp_path / "models" / "tiny-qwen3")
+    spec = DeploymentSpec.model_validate(
+        {"name": "tiny", "source": {"local_path": str(folder)}, "backend": "vllm"}
+    )
+    with podman_server.client() as client:
+        (replica,) = client.plan(spec)["replicas"]
+        assert replica["nodes"][0]["launch"]["image"] == MIRRORED  # the worker's rule wins
+        client.create_deployment(spec)
+
+    def running() -> object:
+        instances = podman_server.client().get_deployment("tiny").instances
+        if instances and instances[0].state is InstanceState.ERROR:
+            raise AssertionError(f"instance failed: {instances[0].state_message}")
+        return instances[0] if instances and instances[0].state is InstanceState.RUNNING else None
+
+    instance = wait_until("the vLLM instance to run from the mirror", running, timeout=90)
+    (container,) = containers(env)
+    assert container["Names"] == [instance.workload_name]
+    assert container["Image"] == MIRRORED
     cli(podman_server, "rm", "tiny", "--yes")
     wait_until("the container to be removed", lambda: containers(env) == [], timeout=60)
 
