@@ -18,7 +18,7 @@ FAST_TIER=(tests/domain tests/estimate tests/scheduler tests/backends tests/sour
            tests/agent/test_runtime_argv.py tests/cli/test_deploy_flags.py tests/cli/test_output.py
            tests/tui/test_presentation.py tests/tui/test_deployments_query.py
            tests/tui/test_keymap.py tests/tui/test_forms.py tests/cli/test_mirrors_cli.py
-           tests/server/api/test_image_mirrors.py
+           tests/server/api/test_image_mirrors.py tests/tui/test_plan_preview_text.py
            # these start servers or CLI processes: the full run has them
            --ignore=tests/sources/test_api.py --ignore=tests/scheduler/test_plan.py
            --ignore=tests/server/proxy/test_listener.py)
