@@ -7,6 +7,7 @@ import time
 import pytest
 
 from gpustack_tui.domain.api_key import ApiKeyCreate
+from gpustack_tui.server.access import keys as keys_module
 from gpustack_tui.server.access.keys import KeyRing
 from tests.server.proxy.support import assert_openai_error, route
 
@@ -80,10 +81,23 @@ def test_revoked_key_is_401_at_once(guarded, keyring: KeyRing) -> None:
     assert "revoked" in error["message"]
 
 
-def test_expired_key_is_401(guarded, keyring: KeyRing) -> None:
-    key = keyring.create(ApiKeyCreate(name="brief", expires_in_days=0.3 / 86400)).key
+class ShiftedClock:
+    """`time.time` moved forward by `ahead` seconds: expiry is tested without sleeping (a
+    short real expiry raced the first request on a loaded machine)."""
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+def test_expired_key_is_401(guarded, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ShiftedClock()
+    monkeypatch.setattr(keys_module, "time", clock)
+    key = keyring.create(ApiKeyCreate(name="brief", expires_in_days=60 / 86400)).key
     assert guarded.client.get("/v1/models", headers=_bearer(key)).status_code == 200
-    time.sleep(0.4)
+    clock.ahead = 61
     error = assert_openai_error(
         guarded.client.post("/v1/chat/completions", json=CHAT, headers=_bearer(key)),
         401,
@@ -138,13 +152,17 @@ def test_last_use_is_recorded(keyring: KeyRing) -> None:
     assert keyring.list()[0].last_used_at >= before
 
 
-def test_header_check_remembers_only_what_stays_valid(keyring: KeyRing) -> None:
+def test_header_check_remembers_only_what_stays_valid(
+    keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The lean listener checks raw header values; a remembered check still ends at once with
     a revocation, at the expiry, and never lends one key's grant to other header bytes."""
     from gpustack_tui.server.proxy.errors import ProxyError
 
+    clock = ShiftedClock()
+    monkeypatch.setattr(keys_module, "time", clock)
     lasting = keyring.create(ApiKeyCreate(name="lasting", deployments=["m"])).key
-    brief = keyring.create(ApiKeyCreate(name="brief", expires_in_days=0.3 / 86400)).key
+    brief = keyring.create(ApiKeyCreate(name="brief", expires_in_days=60 / 86400)).key
     bearer = f"Bearer {lasting}".encode()
     for _ in range(2):  # the second time from memory
         assert keyring.authenticate_headers(bearer, None).name == "lasting"
@@ -156,7 +174,7 @@ def test_header_check_remembers_only_what_stays_valid(keyring: KeyRing) -> None:
     assert missing.value.status_code == 401 and "required" in missing.value.message
     with pytest.raises(ProxyError):
         keyring.authenticate_headers(bearer[:-1] + b"x", None)
-    time.sleep(0.4)
+    clock.ahead = 61
     with pytest.raises(ProxyError) as expired:
         keyring.authenticate_headers(b"Basic Zm9v", brief.encode())
     assert "expired" in expired.value.message
