@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 
 from gpustack_tui.cli.common import clean
 from gpustack_tui.domain.instance import Instance
+from gpustack_tui.domain.phase_text import state_label
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import Gpu, Worker
 
@@ -40,9 +42,10 @@ class Cell(NamedTuple):
     fg: str | None = None
 
 
-def state_cell(state: str) -> Cell:
-    """A state, coloured: green when serving, red when failing, yellow on the way."""
-    return Cell(state, _STATE_COLOURS.get(state, "yellow"))
+def state_cell(state: str, text: str | None = None) -> Cell:
+    """A state, coloured: green when serving, red when failing, yellow on the way; `text`
+    shows instead of the state's word (an instance's phase and time)."""
+    return Cell(state if text is None else text, _STATE_COLOURS.get(state, "yellow"))
 
 
 def colour_enabled() -> bool:
@@ -138,9 +141,9 @@ def workers_table(workers: Sequence[Worker]) -> list[str]:
     return render_table(headers, rows)
 
 
-def _instance_cells(instance: Instance) -> list[str | Cell]:
+def _instance_cells(instance: Instance, now: float) -> list[str | Cell]:
     return [
-        state_cell(instance.state.value),
+        state_cell(instance.state.value, state_label(instance, now)),
         instance.placement_text,
         ",".join(str(i) for i in instance.gpu_indexes) or "-",
         str(instance.port) if instance.port else "-",
@@ -150,7 +153,9 @@ def _instance_cells(instance: Instance) -> list[str | Cell]:
 
 
 def deployments_table(views: Sequence[DeploymentView]) -> list[str]:
-    """One row per deployment (running/replicas, source), its instances indented beneath."""
+    """One row per deployment (running/replicas, source), its instances indented beneath, each
+    with its phase and the time spent in it."""
+    now = time.time()
     rows: list[list[str | Cell]] = []
     for view in views:
         spec = view.spec
@@ -158,13 +163,14 @@ def deployments_table(views: Sequence[DeploymentView]) -> list[str]:
         fg = "green" if view.running == spec.replicas else "yellow"
         source = f"{spec.backend}, {spec.source.kind}: {spec.source.value}"
         rows.append([spec.name, Cell(ready, fg), "", "", "", "", source])
-        rows.extend([f"  {inst.name}", *_instance_cells(inst)] for inst in view.instances)
+        rows.extend([f"  {inst.name}", *_instance_cells(inst, now)] for inst in view.instances)
     headers = ["NAME", "STATE", "WORKER", "GPUS", "PORT", "RESTARTS", "MESSAGE"]
     return render_table(headers, rows)
 
 
 def instances_table(instances: Sequence[Instance]) -> list[str]:
     """NAME DEPLOYMENT STATE WORKER GPUS PORT RESTARTS MESSAGE, one row per instance."""
-    rows = [[inst.name, inst.deployment, *_instance_cells(inst)] for inst in instances]
+    now = time.time()
+    rows = [[inst.name, inst.deployment, *_instance_cells(inst, now)] for inst in instances]
     headers = ["NAME", "DEPLOYMENT", "STATE", "WORKER", "GPUS", "PORT", "RESTARTS", "MESSAGE"]
     return render_table(headers, rows)

@@ -78,6 +78,13 @@ class Failure(BaseModel):
     restarted_at: float | None = None
 
 
+class Progress(BaseModel):
+    """How far the current phase's transfer is, in bytes: a download's (an image pull's later)."""
+
+    done: int = Field(0, ge=0)
+    total: int = Field(0, ge=0)
+
+
 class Instance(BaseModel):
     """One replica of a deployment, as the server tracks it. A distributed instance has
     followers on other workers; it runs only while every node runs."""
@@ -102,6 +109,7 @@ class Instance(BaseModel):
 
     phase: str = Field("", description="the current phase's word (domain/phases.py)")
     phase_since: float = Field(0.0, description="unix time it entered its current phase")
+    progress: Progress | None = Field(None, description="the current phase's transfer, if any")
     phases: list[Phase] = Field(default_factory=list, description="the current run's phases")
     earlier_phases: int = Field(0, description="phases of the current run no longer kept")
     failures: list[Failure] = Field(

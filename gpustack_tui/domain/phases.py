@@ -17,7 +17,7 @@ caller gives the time.
 
 from __future__ import annotations
 
-from gpustack_tui.domain.instance import Failure, Instance, InstanceState, Phase
+from gpustack_tui.domain.instance import Failure, Instance, InstanceState, Phase, Progress
 
 STARTING = "starting"
 LOADING = "loading"
@@ -53,11 +53,12 @@ def move(
     now: float,
     phase: str | None = None,
     failure: Failure | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Put `instance` in `state` with `message`, in `phase` (by default: the current phase when
-    the state stays, else the state's first phase). Turning `error` records `failure` (by
-    default: the message as its reason); leaving `error` for `scheduled` (a restart) marks the
-    last failure restarted and begins a new run."""
+    the state stays, else the state's first phase), with `progress` (None: no transfer to
+    show). Turning `error` records `failure` (by default: the message as its reason); leaving
+    `error` for `scheduled` (a restart) marks the last failure restarted and begins a new run."""
     previous = instance.state
     if phase is None:
         phase = phase_of(instance) if state is previous else default_phase(state)
@@ -75,6 +76,7 @@ def move(
         instance.earlier_phases = 0
     instance.state = state
     instance.state_message = message
+    instance.progress = progress
     if phase != instance.phase or not instance.phases:
         _open(instance, phase, now)
 

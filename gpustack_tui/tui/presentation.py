@@ -6,9 +6,12 @@ Colour is never the only signal: every state also has its own glyph and word.
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 
 from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.domain.phase_text import state_label
 from gpustack_tui.domain.text import sanitize_terminal_text
 from gpustack_tui.domain.views import DeploymentView
 from gpustack_tui.domain.worker import Gpu, Worker, WorkerState
@@ -41,7 +44,6 @@ WORKER_LOOK: dict[WorkerState, tuple[str, str]] = {
 DEPLOYMENT_COLUMNS = (
     ("name", "NAME"),
     ("state", "STATE"),
-    ("ready", "READY"),
     ("worker", "WORKER"),
     ("gpus", "GPUS"),
     ("port", "PORT"),
@@ -50,8 +52,8 @@ DEPLOYMENT_COLUMNS = (
 )
 """The headers are short so that the table fits 80 columns (RST: restarts).
 
-Deployment rows fill NAME, STATE, READY and DETAILS (backend and source); instance rows
-every column but READY (DETAILS is their state message)."""
+Deployment rows fill NAME, STATE (with running/desired replicas) and DETAILS (backend and
+source); instance rows every column (STATE: the phase and its time; DETAILS: the message)."""
 
 DETAILS_WIDTH = 160
 """Details longer than this are cut before the table cuts them to the terminal's width;
@@ -107,9 +109,11 @@ def state_text(glyph_colour: tuple[str, str], word: str) -> Text:
     return Text(f"{glyph} {word}", style=colour)
 
 
-def instance_state(instance: Instance) -> Text:
-    """The state cell of an instance row."""
-    return state_text(INSTANCE_LOOK[instance.state], instance.state.value)
+def instance_state(instance: Instance, now: float | None = None) -> Text:
+    """The state cell of an instance row: the glyph, then its phase with the time spent in it
+    (`◐ loading 2m14s`), counted to `now` (default: the clock)."""
+    label = state_label(instance, time.time() if now is None else now)
+    return state_text(INSTANCE_LOOK[instance.state], label)
 
 
 STATE_SEVERITY = [
@@ -157,14 +161,17 @@ def source_text(view: DeploymentView) -> str:
 
 
 def deployment_cells(view: DeploymentView) -> tuple:
-    """The cells of a deployment row, in `DEPLOYMENT_COLUMNS` order."""
+    """The cells of a deployment row, in `DEPLOYMENT_COLUMNS` order; the state cell ends with
+    its running/desired replicas (`✖ error 0/3`) unless it has none."""
     details = flexible(view.spec.backend, style="cyan")
     details.append(f" {source_text(view)}", style="")
     blank = plain("")
+    state = deployment_state(view)
+    if view.spec.replicas:
+        state = Text.assemble(state, " ", ready_text(view))
     return (
         plain(view.name, style="bold"),
-        deployment_state(view),
-        ready_text(view),
+        state,
         blank,
         blank,
         blank,
@@ -184,7 +191,6 @@ def instance_cells(instance: Instance, last: bool) -> tuple:
     return (
         plain(f" {branch} {instance.name}"),
         instance_state(instance),
-        plain(""),
         plain(instance.placement_text),
         plain(gpus or "-"),
         plain(str(instance.port) if instance.port else "-"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from gpustack_tui.cli.output import (
     GIB,
@@ -151,3 +152,17 @@ def test_human_ls_without_a_terminal_has_no_colours(run, fake_client) -> None:
     assert result.exit_code == 0
     assert "\x1b" not in result.stdout
     assert "qwen3-ab12" in result.stdout
+
+
+def test_instance_state_shows_its_phase_and_the_time_in_it(monkeypatch) -> None:
+    monkeypatch.setattr(time, "time", lambda: 10_000.0)
+    loading = Instance(
+        name="qwen3-ab12",
+        deployment="qwen3",
+        state=InstanceState.STARTING,
+        phase="loading",
+        phase_since=10_000.0 - 134,
+    )
+    lines = instances_table([loading])
+    assert lines[1].split()[2:4] == ["loading", "2m14s"]
+    assert lines[1][lines[0].index("WORKER") :].startswith("- ")  # the columns stay aligned

@@ -15,6 +15,7 @@ from typing import Any
 from gpustack_tui.client import ServerUnavailable
 from gpustack_tui.domain.api_key import ApiKeyInfo
 from gpustack_tui.domain.deployment import DeploymentSpec
+from gpustack_tui.domain.instance import Failure, Instance, Phase
 from gpustack_tui.domain.model import SearchHit
 from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.domain.views import DeploymentView
@@ -68,8 +69,67 @@ def frozen_clock(now: float = FROZEN_NOW) -> Iterator[None]:
         time.tzset()
 
 
+PHASES: dict[str, list[tuple[str, float]]] = {
+    "chat-a1b2": [
+        ("pending", 29 * HOUR),
+        ("analyzing", 29 * HOUR - 1),
+        ("scheduled", 29 * HOUR - 3),
+        ("starting", 29 * HOUR - 4),
+        ("loading", 29 * HOUR - 6),
+        ("running", 29 * HOUR - 98),
+    ],
+    "chat-c3d4": [("scheduled", 3 * HOUR + 70), ("loading", 3 * HOUR + 64), ("running", 3 * HOUR)],
+    "embed-e5f6": [("scheduled", 10 * 60), ("starting", 10 * 60 - 1), ("loading", 9 * 60)],
+    "embed-g7h8": [("scheduled", 9 * 60), ("starting", 9 * 60 - 2), ("loading", 134)],
+    "embed-i9j0": [("starting", 2 * HOUR), ("loading", 2 * HOUR - 3), ("running", 90 * 60)],
+    "embed-k1l2": [("pending", 4 * 60 + 5)],
+}
+"""Each sample instance's phases: the word and how long before `FROZEN_NOW` it began; the
+instance's own state follows the last one (an error, an unreachable worker)."""
+
+
+def dated_phases(instance: Instance) -> dict[str, Any]:
+    """The phase fields of a sample instance: its run's phases, the current one last."""
+    steps = list(PHASES.get(instance.name, []))
+    current = instance.state.value if instance.state.value != "starting" else "loading"
+    if not steps or steps[-1][0] != current:
+        steps.append((current, 3 * 60 if instance.state.value == "error" else HOUR))
+    phases = [
+        Phase(
+            name=name,
+            started_at=FROZEN_NOW - ago,
+            ended_at=FROZEN_NOW - steps[n + 1][1] if n + 1 < len(steps) else None,
+        )
+        for n, (name, ago) in enumerate(steps)
+    ]
+    return {"phases": phases, "phase": phases[-1].name, "phase_since": phases[-1].started_at}
+
+
+def dated_failures(instance: Instance) -> list[Failure]:
+    """The sample failures of an instance that restarted: out of memory, each time."""
+    lines = [
+        "INFO  loading model from /models/bge-m3",
+        "\x1b[31mERROR\x1b[0m torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2 GiB",
+    ]
+    failures = []
+    for n in range(instance.restart_count + 1):
+        failed = FROZEN_NOW - (instance.restart_count - n) * 10 * 60 - 3 * 60
+        latest = n == instance.restart_count
+        failures.append(
+            Failure(
+                failed_at=failed,
+                reason="the process exited with code 1",
+                exit_code=1,
+                log_lines=lines,
+                restarted_at=None if latest else failed + 3 * 60,
+            )
+        )
+    return failures[-5:]
+
+
 def dated_deployments() -> list[DeploymentView]:
-    """The sample deployments, their instances created hours before `FROZEN_NOW`."""
+    """The sample deployments, their instances created hours before `FROZEN_NOW`, with their
+    phases and, for the failing one, its failures."""
     views = []
     for view in sample_deployments():
         instances = [
@@ -78,6 +138,8 @@ def dated_deployments() -> list[DeploymentView]:
                     "created_at": FROZEN_NOW - (30 - i.created_at) * HOUR,
                     "updated_at": FROZEN_NOW - 5 * i.created_at * 60,
                     "last_restart_at": FROZEN_NOW - 10 * 60 if i.restart_count else 0.0,
+                    **dated_phases(i),
+                    "failures": dated_failures(i) if i.state.value == "error" else [],
                 }
             )
             for i in view.instances

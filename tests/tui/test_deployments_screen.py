@@ -37,8 +37,8 @@ async def test_rows_are_flattened_with_state_glyphs_and_colours(make_app):
         assert states["inst:embed-e5f6"].plain == "✖ error"
         assert states["inst:embed-g7h8"].plain == "◐ starting"
         assert str(states["inst:embed-i9j0"].style) == "magenta"
-        assert table.get_cell("dep:chat", "ready").plain == "2/2"
-        assert table.get_cell("dep:embed", "ready").plain == "0/3"
+        assert table.get_cell("dep:chat", "state").plain == "● running 2/2"
+        assert table.get_cell("dep:embed", "state").plain == "✖ error 0/3"
         assert table.get_cell("inst:embed-e5f6", "restarts").plain == "3"
         assert "Deployments[2] Instances[6]" in str(screen.query_one("TitleBar").render())
 

@@ -143,7 +143,7 @@ async def test_search_form_plan_deploy_logs_scale_delete(
         await pilot_wait_until(
             pilot, "the running state cell",
             lambda: f"inst:{first}" in deployments.table.row_keys
-            and deployments.table.get_cell(f"inst:{first}", "state").plain == "● running",
+            and deployments.table.get_cell(f"inst:{first}", "state").plain.startswith("● running"),
             timeout=20,
         )  # fmt: skip
         assert deployments.table.get_cell(f"inst:{first}", "worker").plain == worker
@@ -291,7 +291,7 @@ async def test_hub_search_form_deploy_downloads_then_runs(
                 cell = deployments.table.get_cell(keys[0], "state").plain
                 if not seen or seen[-1] != cell:
                     seen.append(cell)
-            return bool(seen) and seen[-1] == "● running"
+            return bool(seen) and seen[-1].startswith("● running")
 
         await pilot_wait_until(pilot, "the instance running", state_cells, timeout=60)
         assert any("downloading" in cell for cell in seen), seen

@@ -37,6 +37,14 @@ def test_instance_state_has_glyph_word_and_colour(state, glyph, colour):
     assert str(cell.style) == colour
 
 
+def test_instance_state_shows_its_phase_and_the_time_in_it():
+    loading = instance("x-1", "x", InstanceState.STARTING).model_copy(
+        update={"phase": "loading", "phase_since": 1000.0}
+    )
+    cell = instance_state(loading, now=1134.0)
+    assert cell.plain == "◐ loading 2m14s" and str(cell.style) == "yellow"
+
+
 def test_deployment_state_is_its_worst_instance():
     view = DeploymentView(
         spec=spec("x", 2),
@@ -53,8 +61,10 @@ def test_deployment_row_shows_ready_backend_and_source():
     view = DeploymentView(spec=spec("chat", 2), instances=[instance("chat-1", "chat")])
     cells = deployment_cells(view)
     assert cells[0].plain == "chat"
-    assert cells[2].plain == "1/2"
+    assert cells[1].plain == "◐ scaling 1/2"
     assert cells[-1].plain == "custom local:/models/qwen2.5-0.5b"
+    stopped = DeploymentView(spec=spec("chat", 0), stopped_replicas=2)
+    assert deployment_cells(stopped)[1].plain == "○ stopped (2)"
 
 
 def test_instance_row_is_indented_with_worker_gpus_port_restarts_message():
@@ -62,9 +72,9 @@ def test_instance_row_is_indented_with_worker_gpus_port_restarts_message():
         instance("chat-1", "chat", InstanceState.ERROR, "boom", restarts=2), last=True
     )
     assert cells[0].plain == " └─ chat-1"
-    assert [c.plain for c in cells[3:6]] == ["gpu-a", "0 12G", "40001"]
-    assert cells[6].plain == "2" and str(cells[6].style) == "yellow"
-    assert cells[7].plain == "boom" and str(cells[7].style) == "red"
+    assert [c.plain for c in cells[2:5]] == ["gpu-a", "0 12G", "40001"]
+    assert cells[5].plain == "2" and str(cells[5].style) == "yellow"
+    assert cells[6].plain == "boom" and str(cells[6].style) == "red"
 
 
 def test_worker_text_cannot_reach_the_terminal():
@@ -77,8 +87,8 @@ def test_worker_text_cannot_reach_the_terminal():
 def test_long_messages_are_cut_in_the_table_but_whole_in_the_detail():
     message = "x" * 200
     cells = instance_cells(instance("a-1", "a", message=message), last=False)
-    assert len(cells[7].plain) == 160 and cells[7].plain.endswith("…")
-    assert cells[7].overflow == "ellipsis"  # the table cuts it to the terminal's width
+    assert len(cells[6].plain) == 160 and cells[6].plain.endswith("…")
+    assert cells[6].overflow == "ellipsis"  # the table cuts it to the terminal's width
     assert message in instance_detail(instance("a-1", "a", message=message)).plain
 
 

@@ -39,7 +39,7 @@ async def test_deployments_are_listed_with_their_instances(server: RunningServer
         )  # fmt: skip
         assert screen.table.row_keys[0] == "dep:chat"
         assert len(keys) == 2
-        assert screen.table.get_cell("dep:chat", "ready").plain == "0/2"
+        assert screen.table.get_cell("dep:chat", "state").plain.endswith(" 0/2")
         assert screen.table.get_cell("dep:embed", "state").plain == "○ stopped"
         assert screen.table.get_cell(keys[0], "state").plain.startswith("◐")
         # The log of an instance without a worker yet: said plainly, and retried.
@@ -256,7 +256,7 @@ async def test_add_worker_deploy_and_follow_the_log(
             return names[0] if names else None
 
         name = await pilot_wait_until(pilot, "a running instance", running, timeout=60)
-        assert screen.table.get_cell(f"inst:{name}", "state").plain == "● running"
+        assert screen.table.get_cell(f"inst:{name}", "state").plain.startswith("● running ")
 
         screen.table.select_key(f"inst:{name}")
         await pilot.press("enter")

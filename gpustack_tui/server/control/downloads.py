@@ -15,7 +15,7 @@ import warnings
 from typing import Any
 
 from gpustack_tui.domain.deployment import DeploymentSpec
-from gpustack_tui.domain.instance import Instance, InstanceState
+from gpustack_tui.domain.instance import Instance, InstanceState, Progress
 from gpustack_tui.domain.model import ModelMetadata
 from gpustack_tui.domain.worker import Worker
 from gpustack_tui.server.state.store import Store
@@ -106,7 +106,12 @@ def follow(store: Store, instance: Instance, status: dict[str, Any]) -> str | No
         return None
     message = progress_message(status)
     if instance.state is not InstanceState.DOWNLOADING or instance.state_message != message:
-        store.set_instance_state(instance.name, InstanceState.DOWNLOADING, message)
+        total = int(status.get("bytes_total") or 0)
+        done = min(int(status.get("bytes_done") or 0), total)
+        progress = Progress(done=done, total=total) if total else None
+        store.set_instance_state(
+            instance.name, InstanceState.DOWNLOADING, message, progress=progress
+        )
     return None
 
 

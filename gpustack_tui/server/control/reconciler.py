@@ -462,7 +462,7 @@ class Reconciler:
         message: str,
         phase: str | None = None,
         failure: Failure | None = None,
-        **fields: object,
+        **fields: Any,
     ) -> None:
         same_phase = phase is None or phase == phase_of(instance)
         if instance.state is state and instance.state_message == message and same_phase:

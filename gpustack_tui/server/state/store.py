@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gpustack_tui.domain.deployment import DeploymentSpec
-from gpustack_tui.domain.instance import Failure, Instance, InstanceState
+from gpustack_tui.domain.instance import Failure, Instance, InstanceState, Progress
 from gpustack_tui.domain.phases import begin, move
 from gpustack_tui.domain.user_backend import UserBackend
 from gpustack_tui.domain.views import DeploymentView
@@ -308,6 +308,7 @@ class Store:
         *,
         phase: str | None = None,
         failure: Failure | None = None,
+        progress: Progress | None = None,
         **fields: object,
     ) -> Instance | None:
         """Move an instance to `state` (and set other fields), recording its phases and
@@ -318,7 +319,8 @@ class Store:
                 instance = self.get_instance(name)
             except NotFound:
                 return None
-            move(instance, state, message, time.time(), phase=phase, failure=failure)
+            now = time.time()
+            move(instance, state, message, now, phase=phase, failure=failure, progress=progress)
             for key, value in fields.items():
                 setattr(instance, key, value)
             self.save_instance(instance)
