@@ -16,7 +16,8 @@ FAST_TIER=(tests/domain tests/estimate tests/scheduler tests/backends tests/sour
            tests/server/proxy tests/server/control/test_lifecycle_rules.py
            tests/server/workers/test_workers_destination.py tests/agent/test_gpu_parsers.py
            tests/agent/test_runtime_argv.py tests/cli/test_deploy_flags.py tests/cli/test_output.py
-           tests/tui/test_presentation.py tests/tui/test_deployments_query.py
+           tests/tui/test_presentation.py tests/tui/test_describe_page.py
+           tests/tui/test_deployments_query.py
            tests/tui/test_keymap.py tests/tui/test_forms.py tests/cli/test_mirrors_cli.py
            tests/server/api/test_image_mirrors.py tests/tui/test_plan_preview_text.py
            # these start servers or CLI processes: the full run has them

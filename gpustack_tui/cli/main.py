@@ -16,6 +16,7 @@ from gpustack_tui.cli import (
     backends_cmd,
     demo_cmd,
     deploy_cmd,
+    describe_cmd,
     estimate_cmd,
     files_cmd,
     instances_cmd,
@@ -131,6 +132,7 @@ cli.add_command(deploy_cmd.deploy)
 cli.add_command(deploy_cmd.list_deployments)
 cli.add_command(deploy_cmd.scale)
 cli.add_command(deploy_cmd.remove)
+cli.add_command(describe_cmd.describe)
 cli.add_command(instances_cmd.instances)
 cli.add_command(instances_cmd.logs)
 cli.add_command(files_cmd.apply)

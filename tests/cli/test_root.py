@@ -92,6 +92,7 @@ def test_help_lists_every_command(run) -> None:
     for name in (
         "apply",
         "deploy",
+        "describe",
         "get",
         "instances",
         "logs",

@@ -184,6 +184,13 @@ async def describe(app: GpustackApp, pilot: Pilot) -> None:
     await open_screen(app, pilot, "d", "DescribeScreen")
 
 
+async def failures_at_top(app: GpustackApp, pilot: Pilot) -> None:
+    """The describe page scrolled to its first instance: the one in error, with the current
+    run's phases and its failed runs."""
+    first = app.screen.query_one("#describe-instance-0")
+    await scrolled_to(pilot, app.screen.query_one("#describe"), first)
+
+
 async def deploy_form_invalid(app: GpustackApp, pilot: Pilot) -> None:
     """The deploy form saved with a mistake in the env box: it says where."""
     await open_screen(app, pilot, "n", "DeployFormScreen")
@@ -437,6 +444,7 @@ SCENES = [
     Scene("deployments", deployments),
     Scene("deployments-filter", deployments_filter),
     Scene("describe", describe),
+    Scene("describe-failures", describe, demo=False, frame=failures_at_top),
     Scene("deploy-form-invalid", deploy_form_invalid, frame=env_field_at_top),
     Scene("model-search", model_search, demo=False),
     Scene("deploy-form-plan", deploy_form_plan, demo=False),

@@ -26,7 +26,7 @@ async def test_d_describes_the_whole_deployment_and_escape_goes_back(make_app):
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, DescribeScreen)
-        text = str(app.screen.query_one("#describe-body", Static).render())
+        text = "\n".join(str(part.render()) for part in app.screen.query(Static))
         assert "Deployment embed" in text
         assert "name: embed" in text and "replicas: 3" in text  # the spec as YAML
         assert "local_path: /models/bge-m3" in text

@@ -16,7 +16,7 @@ from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
 from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
 from tests.fixtures.backend import BACKEND_TEMPLATE
-from tests.fixtures.server import RunningServer, running_server
+from tests.fixtures.server import RunningServer, cli, running_server
 from tests.fixtures.waiting import wait_until
 
 CRASH_LINE = "loading shard 7: checksum mismatch"
@@ -70,6 +70,13 @@ def test_a_start_records_its_phases_with_loading_before_running(
     assert loading.ended_at is not None and loading.ended_at - loading.started_at > 1.5
     assert running.phases[-1].ended_at is None
     assert running.failures == []
+    # `ls` shows the phase with its time; `describe` the run's phases.
+    listing = cli(fast_server, "ls").stdout
+    assert any(line.split()[1:2] == ["running"] for line in listing.splitlines()), listing
+    page = cli(fast_server, "describe", "slow").stdout
+    assert "phases:" in page and "failures:" not in page
+    described = [line.split()[0] for line in page.splitlines() if line.startswith("    ")]
+    assert described[-3:] == ["starting", "loading", "running"], page
 
 
 def test_a_crash_and_restart_keep_each_failure_with_its_exit_code_and_lines(
@@ -96,3 +103,8 @@ def test_a_crash_and_restart_keep_each_failure_with_its_exit_code_and_lines(
     # The current run began at the last restart: its first phase is `scheduled`.
     assert restarted.phases[0].name == "scheduled"
     assert restarted.restart_count >= 1
+    # `describe` shows each kept failure with its exit and last lines, the newest first.
+    page = cli(fast_server, "describe", "crashy").stdout
+    failures = page[page.index("failures:") :]
+    assert failures.count("the process exited with code 3") >= 2
+    assert failures.count(f"│ {CRASH_LINE}") >= 2 and "restarted 20" in failures
