@@ -59,9 +59,9 @@ def move(
     the state stays, else the state's first phase), with `progress` (None: no transfer to
     show). Turning `error` records `failure` (by default: the message as its reason); leaving
     `error` for `scheduled` (a restart) marks the last failure restarted and begins a new run."""
-    previous = instance.state
+    previous, current = instance.state, phase_of(instance)
     if phase is None:
-        phase = phase_of(instance) if state is previous else default_phase(state)
+        phase = current if state is previous else default_phase(state)
     if state is InstanceState.ERROR and previous is not InstanceState.ERROR:
         record = failure or Failure(reason=message)
         instance.failures = [
@@ -77,7 +77,9 @@ def move(
     instance.state = state
     instance.state_message = message
     instance.progress = progress
-    if phase != instance.phase or not instance.phases:
+    # A row from before phases keeps its state without a time until it moves: when it
+    # entered its phase is unknown.
+    if phase != current or (not instance.phases and state is not previous):
         _open(instance, phase, now)
 
 

@@ -95,3 +95,14 @@ def test_phases_of_a_flapping_run_are_bounded_and_counted() -> None:
 def test_a_row_from_before_phases_reads_its_state() -> None:
     old = Instance.model_validate({"name": "m-x", "deployment": "m", "state": "starting"})
     assert phase_of(old) == "starting" and old.phase_since == 0.0
+
+
+def test_a_row_from_before_phases_gets_a_time_only_when_its_phase_changes() -> None:
+    old = Instance.model_validate({"name": "m-x", "deployment": "m", "state": "running"})
+    move(old, S.RUNNING, "", 500.0)  # a new pid: when it began running is still unknown
+    assert (old.phase, old.phase_since, old.phases) == ("", 0.0, [])
+    move(old, S.STARTING, "health check failing", 600.0, phase=LOADING)
+    assert names(old) == [("loading", 600.0, None)]
+    failed = Instance.model_validate({"name": "m-y", "deployment": "m", "state": "error"})
+    move(failed, S.SCHEDULED, "restarting", 700.0)
+    assert names(failed) == [("scheduled", 700.0, None)]
