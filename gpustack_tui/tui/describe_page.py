@@ -47,7 +47,8 @@ def phases_block(instance: Instance, now: float) -> Text:
     if not instance.phases:
         return block
     block.append(f"\n  {'phases:':<{LABEL_WIDTH}}", style="dim")
-    block.append("the current run", style="dim")
+    # The page is a picture of one moment: say which, for the durations still running.
+    block.append(f"the current run, as of {when(now)}", style="dim")
     if instance.earlier_phases:
         block.append(f"\n    ({instance.earlier_phases} earlier phases not kept)", style="dim")
     for phase in instance.phases:

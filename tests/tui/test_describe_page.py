@@ -44,7 +44,16 @@ def loading(**fields: object) -> Instance:
 
 def test_phases_show_start_times_and_durations_the_current_one_so_far() -> None:
     lines = phases_block(loading(), now=T0 + 137).plain.splitlines()
-    assert lines[1].split() == ["phases:", "the", "current", "run"]
+    assert lines[1].split() == [
+        "phases:",
+        "the",
+        "current",
+        "run,",
+        "as",
+        "of",
+        "2026-11-20",
+        "14:32:17",
+    ]
     assert lines[2].split() == ["scheduled", "2026-11-20", "14:30:00", "1s"]
     assert lines[3].split() == ["starting", "2026-11-20", "14:30:01", "2s"]
     assert lines[4].split() == ["loading", "2026-11-20", "14:30:03", "2m14s", "so", "far"]
