@@ -9,44 +9,13 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from gpustack_tui.domain.deployment import DeploymentSpec
 from gpustack_tui.domain.instance import Instance, InstanceState
-from gpustack_tui.server.control.lifecycle import BACKOFF_BASE_ENV
 from tests.fixtures.backend import BACKEND_SCRIPT
-from tests.fixtures.server import RunningServer, cli, running_server
+from tests.fixtures.server import RunningServer, cli
 from tests.fixtures.waiting import wait_until
-
-CRASH_LINE = "loading shard 7: checksum mismatch"
-CRASH = f"{sys.executable} -c " + shlex.quote(
-    f"import sys; print('starting up'); print({CRASH_LINE!r}, flush=True); sys.exit(3)"
-)
-
-
-@pytest.fixture
-def fast_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    """A server whose restart backoff starts at 1 s (0, 1, 2, 4, ... s), with the local worker."""
-    monkeypatch.setenv(BACKOFF_BASE_ENV, "1")
-    with running_server(tmp_path / "install", local_worker=True) as running:
-        yield running
-
-
-def deploy(server: RunningServer, name: str, command: str, path: Path, **advanced: object) -> None:
-    spec = {
-        "name": name,
-        "source": {"local_path": str(path)},
-        "advanced": {"command": command, "allow_cpu_offloading": True, **advanced},
-    }
-    server.client().create_deployment(DeploymentSpec.model_validate(spec))
-
-
-def only_instance(server: RunningServer, name: str) -> Instance | None:
-    instances = server.client().get_deployment(name).instances
-    return instances[0] if len(instances) == 1 else None
+from tests.server.control.conftest import CRASH, CRASH_LINE, deploy, only_instance
 
 
 def test_a_crashing_backend_is_restarted_with_backoff(
