@@ -30,12 +30,7 @@ def served(server: RunningServer, sshd_server: SshdServer, tmp_path: Path) -> Ru
     (folder / "model.safetensors").write_bytes(b"\0" * 4096)
     command = f"{BACKEND_TEMPLATE} --model-path {{model_path}}"
     client = server.client()
-    client.add_worker(
-        sshd_server.destination,
-        name="w1",
-        identity_file=str(sshd_server.identity_file),
-        accept_host_key=sshd_server.host_key_fingerprint,
-    )
+    sshd_server.add_to(client, "w1")
     client.create_deployment(
         DeploymentSpec.model_validate(
             {

@@ -36,13 +36,6 @@ def option_labels(field: PathInput) -> list[str]:
     return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
 
 
-def add_worker(server: RunningServer, sshd: SshdServer, name: str) -> None:
-    server.client().add_worker(
-        sshd.destination, name=name, identity_file=str(sshd.identity_file),
-        accept_host_key=sshd.host_key_fingerprint,
-    )  # fmt: skip
-
-
 def screen_of(app: GpustackApp, kind: type) -> object:
     return app.screen if isinstance(app.screen, kind) else None
 
@@ -123,7 +116,7 @@ async def test_completion_from_a_worker_in_the_deploy_form(
     server: RunningServer, sshd_server: SshdServer, tmp_path: Path
 ):
     models = model_tree(tmp_path)
-    add_worker(server, sshd_server, "w1")
+    sshd_server.add_to(server.client(), "w1")
     app = GpustackApp(server.client(), refresh_interval=None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n")
@@ -153,7 +146,7 @@ async def test_an_unreachable_worker_is_said_and_the_field_keeps_working(
     data_dir = tmp_path / "install"
     first = start_server(data_dir)
     try:
-        add_worker(first, sshd_server, "gone")
+        sshd_server.add_to(first.client(), "gone")
     finally:
         stop_server(first)
     sshd_server.stop()
@@ -187,7 +180,7 @@ async def test_a_slow_worker_is_said_while_keys_keep_working(
     server: RunningServer, sshd_server: SshdServer, tmp_path: Path
 ):
     model_tree(tmp_path)
-    add_worker(server, sshd_server, "w1")
+    sshd_server.add_to(server.client(), "w1")
     [agent] = agent_pids(sshd_server.agent_home)
     app = GpustackApp(server.client(), refresh_interval=None)
     async with app.run_test(size=SIZE) as pilot:

@@ -33,13 +33,6 @@ def refused(call: object) -> ApiError:
     return caught.value
 
 
-def add_worker(server: RunningServer, sshd: SshdServer, name: str) -> None:
-    server.client().add_worker(
-        sshd.destination, name=name, identity_file=str(sshd.identity_file),
-        accept_host_key=sshd.host_key_fingerprint,
-    )  # fmt: skip
-
-
 def test_the_server_lists_folders_and_gguf_files(server: RunningServer, tmp_path: Path) -> None:
     models = model_tree(tmp_path)
     listing = server.client().list_files(str(models))
@@ -80,7 +73,7 @@ def test_a_worker_lists_through_its_agent_and_unknown_workers_are_404(
     server: RunningServer, sshd_server: SshdServer, tmp_path: Path
 ) -> None:
     models = model_tree(tmp_path)
-    add_worker(server, sshd_server, "w1")
+    sshd_server.add_to(server.client(), "w1")
     listing = server.client().list_files(str(models), worker="w1")
     assert listing["where"] == "worker w1"
     assert names(listing) == ["Qwen3-0.6B/", "qwen-gguf/", "tiny.gguf"]
@@ -104,7 +97,7 @@ def test_an_unreachable_worker_is_said_at_once(tmp_path: Path, sshd_server: Sshd
     data_dir = tmp_path / "install"
     first = start_server(data_dir)
     try:
-        add_worker(first, sshd_server, "gone")
+        sshd_server.add_to(first.client(), "gone")
     finally:
         stop_server(first)
     sshd_server.stop()
